@@ -1,0 +1,120 @@
+"""Plain data classes for the knowledge base; no I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Tuple
+
+# What an entry can be about. ``non_chemo`` is a treatment people often mistake for chemo.
+KINDS = ("drug", "regimen", "concept", "procedure", "non_chemo", "myth")
+
+# The questions an entry can answer beyond its short ``answer`` ("what is it?").
+FACETS = (
+    "how_given",  # tablets or drip, how often
+    "is_chemo",  # is it chemotherapy or not
+    "brand_names",  # brand and other names
+    "used_for",  # which NETs / situations it is used for
+    "side_effects",  # only reviewed, sourced facts
+)
+
+
+def normalise_term(text: str) -> str:
+    """Lower-case and drop everything but letters and digits: "5-FU" -> "5fu"."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+@dataclass(frozen=True)
+class Source:
+    """A public source that KB text is based on."""
+
+    id: str
+    title: str
+    publisher: str
+    url: Optional[str] = None
+    note: Optional[str] = None
+
+    def citation(self) -> str:
+        """Short human-readable citation, e.g. for a channel's "sources" line."""
+        return f"{self.title} ({self.publisher})"
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One reviewed answer to one kind of question about an entry."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One topic of the knowledge base."""
+
+    id: str
+    title: str
+    kind: str
+    answer: str
+    sources: Tuple[str, ...]
+    reviewed: str
+    names: Tuple[str, ...] = ()
+    brands: Tuple[str, ...] = ()
+    abbreviations: Tuple[str, ...] = ()
+    misspellings: Tuple[str, ...] = ()
+    is_chemo: Optional[bool] = None
+    detail: Optional[str] = None
+    facets: Dict[str, Facet] = field(default_factory=dict)
+    related: Tuple[str, ...] = ()
+    # A broad topic ("chemotherapy", "NET") yields to a more specific entry or to
+    # the intent's default entry when both are mentioned.
+    broad: bool = False
+    path: str = ""
+
+    def terms(self) -> Iterator[Tuple[str, str]]:
+        """Every way of writing this entry's name, as ``(term, term_kind)`` pairs."""
+        for kind, terms in (
+            ("name", self.names),
+            ("brand", self.brands),
+            ("abbreviation", self.abbreviations),
+            ("misspelling", self.misspellings),
+        ):
+            for term in terms:
+                yield term, kind
+
+    def facet(self, name: str) -> Optional[Facet]:
+        """The reviewed text for ``name``, or None if the KB holds none."""
+        if name == "what_is":
+            return Facet(self.answer, self.sources[0])
+        return self.facets.get(name)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """All entries and sources, with lookups built once."""
+
+    entries: Dict[str, Entry]
+    sources: Dict[str, Source]
+    routing: Dict[str, Dict[str, str]]
+    messages: Dict[str, str] = field(default_factory=dict)
+
+    def message(self, key: str, **values: str) -> str:
+        """A fixed sentence from ``kb/messages.yml`` with ``{title}`` filled in."""
+        return self.messages[key].format(**values)
+
+    def get(self, entry_id: str) -> Optional[Entry]:
+        """The entry with this id, if any."""
+        return self.entries.get(entry_id)
+
+    def term_index(self) -> Dict[str, str]:
+        """Map of normalised term -> entry id for every name, brand, abbreviation, misspelling."""
+        index: Dict[str, str] = {}
+        for entry in self.entries.values():
+            for term, _kind in entry.terms():
+                index[normalise_term(term)] = entry.id
+        return index
+
+    def by_kind(self, kind: str) -> List[Entry]:
+        """Entries of one kind, sorted by id."""
+        return sorted(
+            (e for e in self.entries.values() if e.kind == kind), key=lambda e: e.id
+        )

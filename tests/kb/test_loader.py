@@ -1,0 +1,147 @@
+"""The KB loader and validator: the real KB loads; broken files fail naming file/entry/field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kb import FACETS, KBError, read_kb
+from kb.model import normalise_term
+
+SEED_DRUGS = {
+    "capecitabine": "Xeloda",
+    "temozolomide": "Temodal",
+    "fluorouracil": "5-FU",
+    "oxaliplatin": "Eloxatin",
+    "streptozotocin": "Zanosar",
+    "irinotecan": "Campto",
+    "paclitaxel": "Taxol",
+}
+SEED_TOPICS = [
+    "cisplatin", "carboplatin", "etoposide", "bevacizumab", "captem", "folfox", "folfiri",
+    "xelox", "platinum_etoposide", "fcarbost", "why_not_chemo", "grade3_net_vs_nec",
+    "grading_ki67", "minen", "oral_vs_iv", "platinum_drugs", "chemo_myth",
+    "somatostatin_analogues", "everolimus", "sunitinib", "ga68_pet_finding",
+    "captem_prrt_trial", "tace", "intraoperative_chemo", "future_of_chemo", "neoadjuvant",
+    "adjuvant", "nec", "second_line",
+]  # fmt: skip
+
+
+def test_real_kb_loads_and_covers_the_seed(real_kb) -> None:
+    for entry_id, brand in SEED_DRUGS.items():
+        entry = real_kb.entries[entry_id]
+        terms = {normalise_term(t) for t, _ in entry.terms()}
+        assert normalise_term(brand) in terms, (entry_id, brand)
+        assert entry.is_chemo is True
+    for entry_id in SEED_TOPICS:
+        assert entry_id in real_kb.entries, entry_id
+
+
+def test_every_entry_names_a_source_and_review_date(real_kb) -> None:
+    for entry in real_kb.entries.values():
+        assert entry.sources and all(s in real_kb.sources for s in entry.sources)
+        assert entry.reviewed[:2] == "20"
+        for name, facet in entry.facets.items():
+            assert name in FACETS and facet.source in entry.sources
+
+
+def test_non_chemo_treatments_are_marked_not_chemo(real_kb) -> None:
+    for entry_id in ("somatostatin_analogues", "everolimus", "sunitinib", "bevacizumab"):
+        assert real_kb.entries[entry_id].is_chemo is False, entry_id
+
+
+def test_messages_have_only_title_placeholders(real_kb) -> None:
+    assert "Xeloda" in real_kb.message("button_what_is", title="Xeloda")
+    with pytest.raises(KeyError):
+        real_kb.message("no_such_message")
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("kind", "potion", "field 'kind'"),
+        ("answer", "", "field 'answer'"),
+        ("answer", "x" * 2000, "longer than"),
+        ("sources", ["nowhere"], "unknown source 'nowhere'"),
+        ("reviewed", "last tuesday", "field 'reviewed'"),
+        ("is_chemo", "maybe", "field 'is_chemo'"),
+        ("related", ["no_such_entry"], "unknown related entry"),
+        ("names", "CAPTEM", "field 'names'"),
+        ("colour", "blue", "unknown field(s) ['colour']"),
+    ],
+)
+def test_broken_field_is_named(tmp_kb_dir: Path, field: str, value: object, expected: str) -> None:
+    path = tmp_kb_dir / "entries" / "captem.yml"
+    data = yaml.safe_load(path.read_text())
+    data[field] = value
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(KBError) as err:
+        read_kb(tmp_kb_dir)
+    message = str(err.value)
+    assert "captem.yml" in message and "entry 'captem'" in message
+    assert expected in message
+
+
+def test_missing_required_field(make_entry, tmp_kb_dir: Path) -> None:
+    make_entry("orphan", "id: orphan\ntitle: Orphan\nkind: concept\nsources: [seed]\n")
+    with pytest.raises(KBError, match=r"orphan\.yml, entry 'orphan', field '\w+': is required"):
+        read_kb(tmp_kb_dir)
+
+
+def test_invalid_yaml_names_the_file(make_entry, tmp_kb_dir: Path) -> None:
+    make_entry("broken", "id: broken\ntitle: [unclosed\n")
+    with pytest.raises(KBError, match=r"broken\.yml: not valid YAML"):
+        read_kb(tmp_kb_dir)
+
+
+def test_id_must_match_file_name(make_entry, tmp_kb_dir: Path) -> None:
+    make_entry(
+        "wrong_name",
+        "id: other\ntitle: T\nkind: concept\nnames: [zzz]\nanswer: A.\n"
+        "sources: [seed]\nreviewed: 2026-11-26\n",
+    )
+    with pytest.raises(KBError, match="must match the file name 'wrong_name'"):
+        read_kb(tmp_kb_dir)
+
+
+def test_duplicate_term_across_entries(make_entry, tmp_kb_dir: Path) -> None:
+    make_entry(
+        "copycat",
+        "id: copycat\ntitle: T\nkind: concept\nnames: [cap-tem]\nanswer: A.\n"
+        "sources: [seed]\nreviewed: 2026-11-26\n",
+    )
+    with pytest.raises(KBError, match="already a name of entry 'captem'"):
+        read_kb(tmp_kb_dir)
+
+
+def test_unknown_facet_and_facet_source(tmp_kb_dir: Path) -> None:
+    path = tmp_kb_dir / "entries" / "captem.yml"
+    text = path.read_text().replace("  how_given:", "  how_taken:")
+    path.write_text(text)
+    with pytest.raises(KBError, match="field 'facets.how_taken': unknown facet"):
+        read_kb(tmp_kb_dir)
+
+
+def test_unreachable_entry(make_entry, tmp_kb_dir: Path) -> None:
+    make_entry(
+        "hidden",
+        "id: hidden\ntitle: T\nkind: concept\nanswer: A.\nsources: [seed]\nreviewed: 2026-11-26\n",
+    )
+    with pytest.raises(KBError, match="no question can reach it"):
+        read_kb(tmp_kb_dir)
+
+
+def test_routing_to_unknown_entry(tmp_kb_dir: Path) -> None:
+    path = tmp_kb_dir / "routing.yml"
+    path.write_text(path.read_text().replace("default_entry: why_not_chemo", "default_entry: nope"))
+    with pytest.raises(KBError, match=r"routing\.yml, entry 'ask_why_not_chemo'"):
+        read_kb(tmp_kb_dir)
+
+
+def test_message_with_unknown_placeholder(tmp_kb_dir: Path) -> None:
+    path = tmp_kb_dir / "messages.yml"
+    path.write_text(path.read_text().replace("What is {title}?", "What is {name}?"))
+    with pytest.raises(KBError, match="field 'button_what_is': unknown placeholder"):
+        read_kb(tmp_kb_dir)
