@@ -1,0 +1,56 @@
+"""``action_answer_question``: answer a knowledge question from the KB."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.messages import dispatch_plan
+from actions.planning import plan_answer
+from kb import load_kb
+
+logger = logging.getLogger(__name__)
+ENTITY = "kb_term"
+
+
+def entity_ids(tracker: Tracker) -> List[str]:
+    """KB entry ids recognised in the latest user message, in order."""
+    entities = tracker.latest_message.get("entities") or []
+    return [str(e["value"]) for e in entities if e.get("entity") == ENTITY and e.get("value")]
+
+
+class ActionAnswerQuestion(Action):
+    """Answers knowledge questions, personal-advice questions (general info + boundary) and
+    the KB part of red-flag messages, always ending with the disclaimer.
+
+    Runs after every knowledge intent (rules in ``data/stories/rules_knowledge.yml``).
+    Reads: the latest intent and ``kb_term`` entities, slots ``topic`` and ``facet``.
+    Sets: ``topic`` (last entry answered) and ``facet`` (what was asked about it).
+    """
+
+    def name(self) -> Text:
+        """Action name used in the domain and rules."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Plan the answer from the KB and dispatch it."""
+        kb = load_kb()
+        intent: Dict[str, Any] = tracker.latest_message.get("intent") or {}
+        plan = plan_answer(
+            kb,
+            intent=str(intent.get("name") or ""),
+            entity_ids=entity_ids(tracker),
+            topic=tracker.get_slot("topic"),
+            facet=tracker.get_slot("facet"),
+            text=tracker.latest_message.get("text") or "",
+        )
+        logger.debug("answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids)
+        dispatch_plan(dispatcher, kb, plan)
+        return [SlotSet("topic", plan.topic), SlotSet("facet", plan.facet)]

@@ -1,0 +1,221 @@
+"""Decide what to say: plain functions from (intent, entities, slots, KB) to an answer plan.
+
+No rasa_sdk here, so every path is easy to unit-test. ``actions/answer.py`` turns a plan into
+messages. Patient-facing words come from ``kb/`` entries or domain responses, never from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from kb.model import Entry, KnowledgeBase
+
+DISCLAIMER = "utter_disclaimer"
+MAX_ENTRIES = 3  # answer at most this many topics named in one message
+# Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
+REFERENCE_WORDS = frozenset(
+    "it its it's that this they them those these one same".split()
+)
+SHORT_FOLLOWUP_WORDS = 4  # a message this short with no topic is taken as a follow-up
+PERSONAL = "ask_personal_advice"
+RED_FLAG = "red_flag"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message: KB text about an entry, a fixed KB message, or a domain response."""
+
+    response: Optional[str] = None  # domain response name (utter_disclaimer)
+    message: Optional[str] = None  # key in kb/messages.yml
+    values: Dict[str, str] = field(default_factory=dict)
+    entry: Optional[Entry] = None
+    facet: Optional[str] = None
+    text: Optional[str] = None
+    source: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to say, in order, and which topic/facet the conversation is now about."""
+
+    parts: List[Part]
+    topic: Optional[str]
+    facet: Optional[str]
+
+    @property
+    def kb_ids(self) -> List[str]:
+        """Ids of the KB entries answered."""
+        return [p.entry.id for p in self.parts if p.entry is not None]
+
+
+def refers_back(text: str) -> bool:
+    """True if the message points at an earlier topic ("is it..."), or is a short follow-up."""
+    words = re.findall(r"[a-z']+", (text or "").lower())
+    return bool(REFERENCE_WORDS.intersection(words)) or len(words) <= SHORT_FOLLOWUP_WORDS
+
+
+def resolve_entries(
+    kb: KnowledgeBase,
+    intent: str,
+    entity_ids: Sequence[str],
+    topic: Optional[str],
+    text: str,
+) -> List[Entry]:
+    """Which entries a question is about: named topics, else the topic under discussion,
+    else the intent's default entry. Broad topics ("chemo") yield to the others."""
+    rule = kb.routing.get(intent, {})
+    default = rule.get("default_entry")
+    known = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
+    specific = [e for e in known if not kb.entries[e].broad]
+    if specific:
+        return [kb.entries[e] for e in specific[:MAX_ENTRIES]]
+    # A question that is always about one topic ("why am I not on chemo?") goes there.
+    fixed_topic = default is not None and rule.get("facet", "what_is") == "what_is"
+    if default and (fixed_topic or known):
+        return [kb.entries[default]]
+    if topic in kb.entries and refers_back(text):
+        return [kb.entries[topic]]
+    if known:
+        return [kb.entries[e] for e in known[:MAX_ENTRIES]]
+    if default:
+        return [kb.entries[default]]
+    return []
+
+
+def _kb_part(entry: Entry, facet: str) -> List[Part]:
+    """The parts answering ``facet`` of ``entry``, falling back honestly when the KB is silent."""
+    found = entry.facet(facet)
+    if found is not None:
+        text = found.text
+        if facet == "what_is" and entry.detail:
+            text = f"{text}\n\n{entry.detail}"
+        return [Part(entry=entry, facet=facet, text=text, source=found.source)]
+    if facet == "side_effects":
+        return [Part(message="no_reviewed_side_effects", values={"title": entry.title})]
+    general = entry.facet("what_is")
+    assert general is not None  # every entry has an answer (validated on load)
+    return [
+        Part(message="no_reviewed_facet", values={"title": entry.title}),
+        Part(entry=entry, facet="what_is", text=general.text, source=general.source),
+    ]
+
+
+def plan_answer(
+    kb: KnowledgeBase,
+    intent: str,
+    entity_ids: Sequence[str],
+    topic: Optional[str] = None,
+    facet: Optional[str] = None,
+    text: str = "",
+) -> Plan:
+    """Plan the reply to one user message. Every substantive plan ends with the disclaimer,
+    except for red flags and personal advice, whose rules send the closing responses."""
+    if intent == RED_FLAG:
+        # The rule already sent the urgent message; add KB content only for a named topic.
+        named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
+        parts = [p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")]
+        return Plan(parts, named[-1] if named else topic, facet)
+
+    if intent == PERSONAL:
+        # General information only; the rule adds utter_personal_boundary and the disclaimer.
+        named = [e for e in entity_ids if e in kb.entries]
+        named = [e for e in named if not kb.entries[e].broad] or named
+        parts = [p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")]
+        return Plan(parts, named[-1] if named else topic, "what_is")
+
+    rule = kb.routing.get(intent, {"facet": "what_is"})
+    wanted = rule["facet"]
+    if intent == "followup_topic":
+        wanted = facet or "what_is"
+    entries = resolve_entries(kb, intent, entity_ids, topic, text)
+    if not entries:
+        if intent == "followup_topic" or (topic is None and not text.strip()):
+            return Plan([Part(message="ask_which_topic")], topic, wanted)
+        return Plan([Part(message="no_reviewed_info"), Part(response=DISCLAIMER)], topic, wanted)
+    parts = [p for entry in entries for p in _kb_part(entry, wanted)]
+    return Plan(parts + [Part(response=DISCLAIMER)], entries[-1].id, wanted)
+
+
+def kb_payload(kb: KnowledgeBase, part: Part) -> Dict[str, object]:
+    """The ``custom`` payload that lets channels show which entry and sources an answer used."""
+    assert part.entry is not None
+    ids = [part.source] + [s for s in part.entry.sources if s != part.source]
+    sources = [kb.sources[s] for s in ids if s in kb.sources]
+    return {
+        "kb_answer": {
+            "id": part.entry.id,
+            "title": part.entry.title,
+            "kind": part.entry.kind,
+            "facet": part.facet,
+            "reviewed": part.entry.reviewed,
+            "sources": [
+                {"id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url}
+                for s in sources[:1]
+            ],
+        }
+    }
+
+
+# Suggestion buttons for low-confidence messages: intent -> (button label response, facet).
+SUGGESTIBLE = {
+    "ask_what_is": "what_is",
+    "ask_how_given": "how_given",
+    "ask_is_chemo": "is_chemo",
+    "ask_which_chemo": "used_for",
+    "ask_side_effects": "side_effects",
+    "ask_brand_name": "brand_names",
+}
+TOPIC_BUTTONS = {
+    "ask_why_not_chemo": "button_why_not_chemo",
+    "ask_which_chemo": "button_which_chemo",
+    "ask_does_chemo_work": "button_does_chemo_work",
+}
+MAX_SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A button: which KB message labels it, the values for the label, and its payload."""
+
+    label: str
+    values: Dict[str, str]
+    payload: str
+
+
+def plan_suggestions(
+    kb: KnowledgeBase,
+    ranking: Sequence[Dict[str, object]],
+    entity_ids: Sequence[str],
+    topic: Optional[str],
+) -> List[Suggestion]:
+    """Two or three likely readings of an unclear message, most likely first."""
+    named = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
+    named = [e for e in named if not kb.entries[e].broad] or named
+    subject = named[0] if named else (topic if topic in kb.entries else None)
+    out: List[Suggestion] = []
+    for item in ranking:
+        intent = str(item.get("name", ""))
+        if subject and intent in SUGGESTIBLE:
+            entry = kb.entries[subject]
+            facet = SUGGESTIBLE[intent]
+            payload = f'/{intent}{{"kb_term": "{subject}"}}'
+            out.append(Suggestion(f"button_{facet}", {"title": entry.title}, payload))
+        elif intent in TOPIC_BUTTONS:
+            out.append(Suggestion(TOPIC_BUTTONS[intent], {}, f"/{intent}"))
+        if len({s.payload for s in out}) >= MAX_SUGGESTIONS:
+            break
+    if subject and not out:
+        entry = kb.entries[subject]
+        out.append(
+            Suggestion(
+                "button_what_is",
+                {"title": entry.title},
+                f'/ask_what_is{{"kb_term": "{subject}"}}',
+            )
+        )
+    unique: Dict[str, Suggestion] = {}
+    for s in out:
+        unique.setdefault(s.payload, s)
+    return list(unique.values())[:MAX_SUGGESTIONS]

@@ -1,0 +1,47 @@
+"""``action_offer_topics``: when NLU is unsure, offer the likeliest readings as buttons."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answer import entity_ids
+from actions.planning import plan_suggestions
+from kb import load_kb
+
+
+class ActionOfferTopics(Action):
+    """Runs on ``nlu_fallback`` (NLU confidence below the threshold in config.yml).
+
+    Reads: the latest message's intent ranking and ``kb_term`` entities, slot ``topic``.
+    Sends the ``offer_topics`` KB message with two or three buttons, or ``ask_rephrase`` if
+    nothing is likely enough. Sets no slots.
+    """
+
+    def name(self) -> Text:
+        """Action name used in the domain and rules."""
+        return "action_offer_topics"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Build the buttons from the intent ranking and dispatch them."""
+        kb = load_kb()
+        suggestions = plan_suggestions(
+            kb,
+            tracker.latest_message.get("intent_ranking") or [],
+            entity_ids(tracker),
+            tracker.get_slot("topic"),
+        )
+        if not suggestions:
+            dispatcher.utter_message(text=kb.message("ask_rephrase"))
+            return []
+        buttons = [
+            {"title": kb.message(s.label, **s.values), "payload": s.payload} for s in suggestions
+        ]
+        dispatcher.utter_message(text=kb.message("offer_topics"), buttons=buttons)
+        return []
