@@ -56,6 +56,12 @@ def refers_back(text: str) -> bool:
     return bool(REFERENCE_WORDS.intersection(words)) or len(words) <= SHORT_FOLLOWUP_WORDS
 
 
+def is_fixed_topic(kb: KnowledgeBase, intent: str) -> bool:
+    """True for intents that always answer from one entry, e.g. "why am I not on chemo?"."""
+    rule = kb.routing.get(intent, {})
+    return "default_entry" in rule and rule.get("facet", "what_is") == "what_is"
+
+
 def resolve_entries(
     kb: KnowledgeBase,
     intent: str,
@@ -69,11 +75,12 @@ def resolve_entries(
     default = rule.get("default_entry")
     known = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
     specific = [e for e in known if not kb.entries[e].broad]
+    # A question that is always about one topic ("why am I not on chemo?") goes there.
+    if default and is_fixed_topic(kb, intent):
+        return [kb.entries[default]]
     if specific:
         return [kb.entries[e] for e in specific[:MAX_ENTRIES]]
-    # A question that is always about one topic ("why am I not on chemo?") goes there.
-    fixed_topic = default is not None and rule.get("facet", "what_is") == "what_is"
-    if default and (fixed_topic or known):
+    if default and known:
         return [kb.entries[default]]
     if topic in kb.entries and refers_back(text):
         return [kb.entries[topic]]
@@ -82,6 +89,10 @@ def resolve_entries(
     if default:
         return [kb.entries[default]]
     return []
+
+
+# Kinds whose entries are expected to hold every facet: a missing one is said out loud.
+FACETED_KINDS = frozenset({"drug", "regimen", "non_chemo"})
 
 
 def _kb_part(entry: Entry, facet: str) -> List[Part]:
@@ -96,10 +107,10 @@ def _kb_part(entry: Entry, facet: str) -> List[Part]:
         return [Part(message="no_reviewed_side_effects", values={"title": entry.title})]
     general = entry.facet("what_is")
     assert general is not None  # every entry has an answer (validated on load)
-    return [
-        Part(message="no_reviewed_facet", values={"title": entry.title}),
-        Part(entry=entry, facet="what_is", text=general.text, source=general.source),
-    ]
+    answer = Part(entry=entry, facet="what_is", text=general.text, source=general.source)
+    if entry.kind not in FACETED_KINDS:
+        return [answer]  # a concept's general answer is the reviewed answer to the question
+    return [Part(message="no_reviewed_facet", values={"title": entry.title}), answer]
 
 
 def plan_answer(
@@ -135,6 +146,17 @@ def plan_answer(
             return Plan([Part(message="ask_which_topic")], topic, wanted)
         return Plan([Part(message="no_reviewed_info"), Part(response=DISCLAIMER)], topic, wanted)
     parts = [p for entry in entries for p in _kb_part(entry, wanted)]
+    if is_fixed_topic(kb, intent):
+        # "Will I need chemo for my pancreatic NET?": the general answer, then what the KB says
+        # about where chemo is used for the topic named.
+        named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
+        for entry_id in list(dict.fromkeys(named))[: MAX_ENTRIES - 1]:
+            used_for = kb.entries[entry_id].facets.get("used_for")
+            if used_for is not None:
+                parts.append(
+                    Part(entry=kb.entries[entry_id], facet="used_for",
+                         text=used_for.text, source=used_for.source)
+                )  # fmt: skip
     return Plan(parts + [Part(response=DISCLAIMER)], entries[-1].id, wanted)
 
 

@@ -1,0 +1,157 @@
+"""Evaluate the trained NLU on a held-out file that is never trained on.
+
+Prints intent accuracy, macro-F1 and KB-term recall/precision, writes a JSON and Markdown report,
+and exits 1 if a metric is under its threshold. A message whose NLU confidence is too low
+(``nlu_fallback``) counts as wrong: the user would see suggestions, not an answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+logger = logging.getLogger(__name__)
+THRESHOLDS = {"intent_accuracy": 0.90, "intent_macro_f1": 0.90, "kb_term_recall": 0.95}
+
+
+def macro_f1(gold: List[str], pred: List[str]) -> Tuple[float, Dict[str, Dict[str, float]]]:
+    """Macro-averaged F1 over the gold labels, and per-label precision/recall/F1/support."""
+    labels = sorted(set(gold))
+    per: Dict[str, Dict[str, float]] = {}
+    for label in labels:
+        tp = sum(g == p == label for g, p in zip(gold, pred))
+        fp = sum(p == label and g != label for g, p in zip(gold, pred))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    return sum(v["f1"] for v in per.values()) / len(per), per
+
+
+def term_scores(gold: List[List[str]], found: List[List[str]]) -> Tuple[float, float]:
+    """Recall and precision of KB entry ids per message (multiset match)."""
+    tp = fn = fp = 0
+    for g, f in zip(gold, found):
+        gc, fc = Counter(g), Counter(f)
+        hit = sum((gc & fc).values())
+        tp += hit
+        fn += sum(gc.values()) - hit
+        fp += sum(fc.values()) - hit
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    return recall, precision
+
+
+async def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict[str, Any]], float]:
+    """Parse every text with the trained model; returns results and seconds per message."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    await agent.parse_message("warm up")
+    started = time.perf_counter()
+    results = [await agent.parse_message(text) for text in texts]
+    return results, (time.perf_counter() - started) / max(1, len(texts))
+
+
+def evaluate(model: Path, data: Path) -> Dict[str, Any]:
+    """Run the evaluation and return the metrics."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = load_data(str(data)).intent_examples
+    texts = [ex.get("text") for ex in examples]
+    gold_intents = [ex.get("intent") for ex in examples]
+    gold_terms = [[e["value"] for e in ex.get("entities") or []] for ex in examples]
+    results, per_message = asyncio.run(parse_all(model, texts))
+    pred_intents = [r["intent"]["name"] for r in results]
+    found_terms = [
+        [e["value"] for e in r.get("entities") or [] if e.get("entity") == "kb_term"]
+        for r in results
+    ]
+    f1, per_intent = macro_f1(gold_intents, pred_intents)
+    recall, precision = term_scores(gold_terms, found_terms)
+    errors = [
+        {"text": t, "gold": g, "predicted": p}
+        for t, g, p in zip(texts, gold_intents, pred_intents)
+        if g != p
+    ]
+    return {
+        "messages": len(texts),
+        "intent_accuracy": sum(g == p for g, p in zip(gold_intents, pred_intents)) / len(texts),
+        "intent_macro_f1": f1,
+        "kb_term_recall": recall,
+        "kb_term_precision": precision,
+        "kb_terms": sum(len(g) for g in gold_terms),
+        "low_confidence": pred_intents.count("nlu_fallback"),
+        "parse_ms_per_message": per_message * 1000,
+        "per_intent": per_intent,
+        "confusions": Counter(f"{e['gold']} -> {e['predicted']}" for e in errors).most_common(),
+        "errors": errors,
+    }
+
+
+def markdown(metrics: Dict[str, Any]) -> str:
+    """A short Markdown report."""
+    lines = [
+        "# Held-out NLU evaluation",
+        "",
+        f"Messages: {metrics['messages']}, KB terms: {metrics['kb_terms']}",
+        "",
+        "| metric | value | threshold |",
+        "| --- | --- | --- |",
+    ]
+    for key in ("intent_accuracy", "intent_macro_f1", "kb_term_recall", "kb_term_precision"):
+        lines.append(f"| {key} | {metrics[key]:.3f} | {THRESHOLDS.get(key, '')} |")
+    lines += ["", "| intent | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    for name, row in metrics["per_intent"].items():
+        lines.append(
+            f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} "
+            f"| {row['support']} |"
+        )
+    lines += ["", "Confusions (gold -> predicted):", ""]
+    lines += [f"- {pair}: {count}" for pair, count in metrics["confusions"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    """CLI: ``python scripts/eval_nlu.py --model M --data tests/nlu/heldout.yml``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("results/nlu"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's debug events would print message text
+    metrics = evaluate(args.model, args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "heldout.json").write_text(json.dumps(metrics, indent=2))
+    (args.out / "heldout.md").write_text(markdown(metrics))
+    print(f"\nHeld-out NLU evaluation ({metrics['messages']} messages, {args.data})")
+    failed = []
+    for key in ("intent_accuracy", "intent_macro_f1", "kb_term_recall", "kb_term_precision"):
+        limit = THRESHOLDS.get(key)
+        ok = limit is None or metrics[key] >= limit
+        failed += [] if ok else [key]
+        shown = f"(threshold {limit:.2f})" if limit else ""
+        print(f"  {key:<20} {metrics[key]:.3f} {shown} {'' if ok else 'BELOW THRESHOLD'}")
+    print(f"  low-confidence (buttons offered): {metrics['low_confidence']}")
+    print(f"  NLU parse time: {metrics['parse_ms_per_message']:.1f} ms per message")
+    for pair, count in metrics["confusions"][:8]:
+        print(f"  confusion {pair}: {count}")
+    print(f"  report: {args.out / 'heldout.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
