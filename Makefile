@@ -1,0 +1,89 @@
+# NET chemo patient-education assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SUFFIXES:
+
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+RASA := $(PY) -m rasa
+PYTHONPATH := $(CURDIR)
+export PYTHONPATH
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+RESULTS := results
+MODEL = $(shell $(PY) scripts/train.py --print-path)
+
+# Test targets added by the channel and conversation fragments in mk/.
+TEST_TARGETS :=
+-include mk/*.mk
+
+.PHONY: help venv settings train run shell test test-unit validate test-stories test-nlu \
+        test-e2e kb-check lint format bench clean
+
+help: ## list targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+# ---- set-up -------------------------------------------------------------------------------
+venv: $(VENV)/.installed ## create .venv with Python 3.10 and the locked dependencies
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
+	@py=$$(scripts/find_python.sh) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade "pip==23.0.1"
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
+	@touch $@
+
+settings: bot/domain/settings.generated.yml ## domain slots from config/safety.yml
+
+bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain.py | venv
+	$(PY) scripts/gen_settings_domain.py
+
+# ---- run ----------------------------------------------------------------------------------
+train: venv settings ## train the model if config, data, domain, components or kb changed
+	$(PY) scripts/train.py
+
+run: train ## start the action server and the Rasa server (Ctrl-C stops both)
+	$(PY) scripts/serve.py --model "$(MODEL)"
+
+shell: train ## talk to the assistant in this terminal
+	$(PY) scripts/serve.py --model "$(MODEL)" --shell
+
+# ---- checks -------------------------------------------------------------------------------
+test: venv settings kb-check lint test-unit validate train test-stories test-nlu test-e2e $(TEST_TARGETS) ## everything CI runs
+	@echo "make test: all checks passed"
+
+kb-check: venv ## validate the knowledge base and check it copies no seed wording
+	$(PY) scripts/check_kb.py
+
+test-unit: venv settings ## unit tests (KB, components, actions, channels)
+	$(PY) -m pytest -q tests --ignore=tests/e2e $(PYTEST_IGNORE)
+
+validate: venv settings ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --fail-on-warnings --config config.yml --domain bot/domain --data data
+
+test-stories: train ## dialogue test stories must all pass
+	$(RASA) test core --model "$(MODEL)" --stories tests/stories --out $(RESULTS)/core \
+	  --fail-on-prediction-errors --endpoints bot/endpoints.yml --no-plot
+	@echo "dialogue test stories: all passed"
+
+test-nlu: train ## held-out NLU evaluation (intent accuracy/macro-F1, KB term recall)
+	$(PY) scripts/eval_nlu.py --model "$(MODEL)" --data tests/nlu/heldout.yml --out $(RESULTS)/nlu
+
+test-e2e: train ## start the real servers as `make run` does and ask over REST
+	$(PY) -m pytest -q tests/e2e
+
+lint: venv ## ruff and black (88 columns)
+	$(PY) -m ruff check .
+	$(PY) -m black --check --quiet .
+
+format: venv ## apply black and ruff fixes
+	$(PY) -m ruff check --fix .
+	$(PY) -m black --quiet .
+
+bench: train ## load benchmark against this assistant and the stock `rasa init` one
+	$(PY) scripts/bench.py --model "$(MODEL)" --out $(RESULTS)/bench
+
+clean: ## remove generated files (models, results, caches; keeps .venv)
+	rm -rf models $(RESULTS) .pytest_cache .ruff_cache bot/domain/settings.generated.yml
