@@ -1,0 +1,1151 @@
+"""Deterministic safety layer: force ``red_flag`` / ``crisis`` / ``other_language`` intents.
+
+``SafetyIntentOverride`` runs LAST in the NLU pipeline (after the trained classifier and
+``FallbackClassifier``). It never lets a statistical model decide whether a message about
+a fever, bleeding or suicide gets the urgent answer:
+
+1. Red flags (spaCy ``Matcher`` over a blank English tokenizer, no model download):
+   fever / high temperature / shivering / rigors, a temperature reading at or above the
+   threshold in ``config/safety.yml`` (C or F), feeling suddenly unwell, breathlessness,
+   chest pain, bleeding, unusual bruising, vomiting or diarrhoea that will not stop,
+   confusion, collapse, severe pain; common misspellings, carer wording and red-flag words
+   in other languages. -> intent ``red_flag`` (confidence 1.0).
+2. Crisis phrases (suicide, self-harm, "better off without me", ...) -> intent ``crisis``,
+   unless a physical red flag is also present: then ``red_flag`` wins (it is the more
+   time-critical answer) and ``message["safety"]["also_crisis"]`` is ``True`` so the
+   dialogue can add the crisis lines too.
+3. Otherwise, messages mostly in a non-Latin script, or mostly common French / Spanish /
+   German / Italian / Portuguese / Dutch / Polish function words -> ``other_language``.
+
+Forced predictions are marked with ``message["safety"]`` (an output property, so it shows
+in the parse result and tracker): ``{"forced_by", "intent", "reasons", "also_crisis",
+"overridden_intent"}``. ``reasons`` are category labels, never user text.
+
+The matching logic is the plain class :class:`SafetyScreen` (no Rasa needed), so it can
+be unit-tested and reused (e.g. by a channel) directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, Iterable, List, Sequence, Tuple
+
+import spacy
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from bot.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+INTENT_RED_FLAG = "red_flag"
+INTENT_CRISIS = "crisis"
+INTENT_OTHER_LANGUAGE = "other_language"
+SAFETY_KEY = "safety"
+TEMPERATURE_REASON = "temperature_reading"
+TEMPERATURE_MENTION = "temperature"
+
+# ---------------------------------------------------------------------------------------
+# Normalisation. Text is lower-cased, accents are stripped ("fièvre" -> "fievre",
+# "gorączka" -> "goraczka") and curly apostrophes straightened before tokenising; then
+# each token's NORM is mapped through TYPOS so patterns are written once, in canonical
+# spelling. spaCy's own norms already turn "n't"/"nt" into "not" and "ca" into "can"
+# ("can't", "cant", "cannot" -> "can not").
+# ---------------------------------------------------------------------------------------
+_TYPO_GROUPS: Dict[str, Sequence[str]] = {
+    "fever": ("feaver", "fevar", "fevor", "fevre", "feavor", "fver", "feverr", "fevah"),
+    "fevers": ("feavers", "fevres"),
+    "feverish": ("feaverish", "feverrish", "feverishh", "fevrish"),
+    "temperature": (
+        "temprature",
+        "tempreture",
+        "temperture",
+        "tempature",
+        "temparature",
+        "tempurature",
+        "temperatue",
+        "tempertaure",
+        "temprture",
+        "tempeture",
+        "temperatur",
+        "temperatura",
+        "temperatuur",
+        "temperaturu",
+    ),
+    "shivery": ("shivvery", "shivry", "shiverry", "shivey"),
+    "shivering": ("shivvering", "shiverring", "shivring", "shiveing"),
+    "shivers": ("shivvers",),
+    "rigors": ("rigours", "rigers", "rigor", "rigour"),
+    "chills": ("chils", "chillls"),
+    "breathless": ("breathles", "breathlesss", "brethless", "breatheless", "breathlss"),
+    "breathlessness": ("breathlesness", "breathlessnes"),
+    "breathe": ("breth", "brethe", "breate", "breathee"),
+    "breathing": ("breathin", "brething", "breating", "breathng"),
+    "diarrhoea": ("durchfall", "diarrhee", "diarreia", "diarree", "biegunka"),
+    "vomiting": (
+        "vomitting",
+        "vomitng",
+        "vommiting",
+        "vommitting",
+        "vomitin",
+        "vomming",
+    ),
+    "vomit": ("vommit", "vomet"),
+    "vomited": ("vomitted", "vommited", "vommitted"),
+    "bruising": ("brusing", "bruiseing", "bruisng", "bruzing", "bruseing"),
+    "bruises": ("bruses", "bruzes"),
+    "bruise": ("bruse", "bruize"),
+    "bleeding": ("bleding", "bleeeding", "bledding", "bleading", "bleedin", "bleedng"),
+    "bleed": ("blead", "bleedd"),
+    "nosebleed": ("nosebleeds", "nosebleeding", "nosebled"),
+    "confused": (
+        "confussed",
+        "confuzed",
+        "confussd",
+        "confusd",
+        "confued",
+        "confusedd",
+    ),
+    "confusion": ("confussion", "confusian", "confution"),
+    "unwell": ("unwel", "unwelll"),
+    "palpitations": ("palpatations", "palpitation", "palpatation", "palpitaions"),
+    "seizure": ("siezure", "seisure", "seizures", "siezures", "seizing"),
+    "unconscious": ("unconcious", "unconsious"),
+    "goraczka": ("goraczke", "goraczki", "goraczce"),
+}
+TYPOS: Dict[str, str] = {
+    variant: canonical
+    for canonical, variants in _TYPO_GROUPS.items()
+    for variant in variants
+}
+# diarrhoea is misspelled in more ways than any list can hold: diarhoea, diarrea,
+# diahrea, diarrhea, diorrhea, diarreah, ... (length >= 6 keeps out "dire").
+_DIARRHOEA_RE = re.compile(r"^d[iy][aeo]?h?r{1,2}h?[aeo]{1,3}h?s?$")
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case, strip accents and straighten apostrophes (keeps non-Latin scripts).
+
+    Args:
+        text: raw user text.
+
+    Returns:
+        The normalised text (same script; Latin accents removed).
+    """
+    # "º" (ordinal indicator, often typed for degrees) would decompose to "o".
+    text = text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES)
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", stripped).lower()
+
+
+def canonical_norm(norm: str) -> str:
+    """Map a token norm to its canonical spelling (typos, some foreign words)."""
+    mapped = TYPOS.get(norm)
+    if mapped:
+        return mapped
+    if 6 <= len(norm) <= 12 and norm[0] == "d" and _DIARRHOEA_RE.match(norm):
+        return "diarrhoea"
+    return norm
+
+
+# ---------------------------------------------------------------------------------------
+# Pattern mini-language (compiled to spaCy Matcher patterns on the canonical NORM):
+#   "a|b|c"   one token, any of the alternatives; "being+sick" is a two-token alternative
+#   "x?"      the group is optional           "_"  any one token, optional
+#   "#"       a number-like token             "@NAME" a macro from _MACROS
+# Alternatives are tokenised like user text ("can't" -> "can not"), so write them naturally.
+# ---------------------------------------------------------------------------------------
+_MACROS: Dict[str, str] = {
+    "POSS": ("my|his|her|their|your|our|the|mums|dads|husbands|wifes|partners"),
+    "VERY": "very|really|so|quite|extremely|suddenly|seriously|terribly|properly",
+    "VD": (
+        "vomiting|vomit|vomits|vomited|puking|puke|diarrhoea|the+runs|being+sick|been+sick"
+        "|was+sick|is+sick|throwing+up|thrown+up|threw+up|loose+stools|loose+poo"
+        "|watery+poo|watery+stools"
+    ),
+    "STOP": (
+        "stop|stopped|stopping|stops|settle|settled|settling|ease|eased|easing|improve"
+        "|improved|improving|gone|go+away|going+away|clear|cleared|end|ended|let+up"
+        "|calm+down|slow+down"
+    ),
+    "NOT": "not|never",
+    "SELF": "myself|himself|herself|themselves|themself|meself|ourselves|yourself",
+    "POO": (
+        "poo|poos|poop|stool|stools|urine|wee|pee|vomit|sick|spit|phlegm|mucus|sputum"
+        "|toilet|nappy|pants|underwear|bowel|bowels|motions|motion|wees|pees"
+    ),
+    "PAIN": (
+        "pain|pains|ache|aches|aching|headache|headaches|cramps|cramping|stomachache"
+        "|tummyache|bellyache|stomach+ache|tummy+ache|belly+ache|tummy+pain"
+    ),
+    "SEVERE": (
+        "severe|extreme|excruciating|unbearable|terrible|agonising|agonizing|horrendous"
+        "|intense|crippling|awful|worst|horrible|dreadful|really+bad|very+bad|so+bad"
+        "|really+severe|very+severe"
+    ),
+}
+
+# Physical red flags: category -> patterns. All are negation-aware (see _negated).
+RED_FLAG_PATTERNS: Dict[str, List[str]] = {
+    # Any mention of (a) temperature. Over-escalates knowledge questions such as "what
+    # temperature should I call at?" on purpose (the urgent answer gives the threshold);
+    # "room temperature" is excluded below, and the label is dropped when the message
+    # states readings that are all below the threshold ("my temperature is 37.2").
+    TEMPERATURE_MENTION: [
+        "temperature|temperatures",
+        "high|raised|spiking|spiked|running|got|have|has|had|a|with|checked|check _ temp",
+        "temp|temps of|is|was|went|spiked|spiking|up|high|reading|reads|at|keeps",
+    ],
+    "fever": [
+        "fever|fevers|feverish|febrile|pyrexia|pyrexial|hyperthermia|fevery",
+        "feel|feeling|feels|felt|going|gone|been|is|am|are|was|were|'s|really|very|so|all"
+        " hot and|&|n shivery|shivering|cold|shaky|sweaty|clammy",
+        "burning up",
+        "feel|feeling|feels|felt @VERY? hot|boiling|burning",
+        "hot to the? touch",
+        "shivery|shivering|shivers|rigors|chills|shaking",
+        "cold sweats|sweat",
+        # other languages (accents stripped)
+        "fievre|fiebre|fieber|febbre|febre|koorts|goraczka|calentura|gorecz|febra",
+        "frissons|frisson|escalofrios|escalofrio|schuttelfrost|brividi|calafrios|rillingen"
+        "|dreszcze|koude+rillingen",
+    ],
+    "infection": [
+        "sepsis|septic",
+        "have|has|got|getting|caught|developed|think an|a? infection|infections",
+    ],
+    "unwell": [
+        "unwell",
+        "feel|feeling|feels|felt @VERY? @VERY? ill|poorly|awful|terrible|dreadful"
+        "|horrendous|horrible|rough",
+        "@VERY ill|poorly",
+        "taken ill|poorly",
+        "suddenly worse",
+        "not himself|herself|themselves",
+        "malaise",
+        "me siento|encuentro muy? mal",
+        "me sens|sent tres? mal",
+        "mich sehr? schlecht|krank",
+        "sto molto? male",
+        "dehydrated|dehydration",
+        "can|could not|unable to? drink|eat+or+drink anything|any|fluids|water|liquids"
+        "|at+all",
+        "not|hardly drinking|eating+or+drinking anything|enough|fluids",
+        "not peeing|weeing|urinating|passing+urine|passed+urine",
+    ],
+    "breathing": [
+        "breathless|breathlessness|breathlessly|wheezing|wheezy|gasping",
+        "short|shortness of breath",
+        "out of breath",
+        "can|could|will not breathe|breath|breathing",
+        "unable|struggling|struggle|struggles|struggled|fighting|gasping|fight|gasp"
+        " to|for? breathe|breath|air",
+        "difficulty|difficulties|trouble|problems|problem|hard|difficult|labored"
+        "|laboured|painful to|with|when? breathe|breath|breathing",
+        "breathing is|feels|seems|has+been|became|getting @VERY? hard|difficult|laboured"
+        "|labored|heavy|fast|rapid|shallow|noisy|bad|worse|strange|funny|weird",
+        "catch @POSS? breath",
+        "can|could not catch @POSS? breath",
+        "atemnot|luftnot|kurzatmig|essouffle|essoufflee|kortademig|benauwd|dusznosc"
+        "|dispnea|dyspnee|dyspnoe|dyspnoea|dyspnea",
+        "dificultad|dificultades|falta para|de respirar|aire|ar",
+        "no|nao puedo|consigo respirar",
+        "difficulte|difficultes|mal a|pour respirer",
+        "mancanza di respiro|aria",
+        "fiato corto",
+        "affanno",
+        "non riesco a respirare",
+    ],
+    "chest": [
+        "chest pain|pains|ache|aches|aching|tightness|tight|pressure|hurts|hurting"
+        "|discomfort|heavy|heaviness|crushing",
+        "chest feels|is tight|heavy|painful|sore",
+        "pain|pains|tightness|ache|pressure|heaviness in|across|on|around @POSS? chest",
+        "tight|heavy|crushing|painful chest",
+        "heart attack",
+        "angina|palpitations",
+        "heart is? racing|pounding|fluttering|thumping",
+        "racing|pounding|irregular heart|heartbeat",
+        "dolor|dolores en|de el? pecho",
+        "dolor toracico",
+        "douleur|douleurs thoracique|thoraciques",
+        "douleur|douleurs|mal a|dans la poitrine",
+        "brustschmerz|brustschmerzen|herzrasen",
+        "schmerzen|druck in|auf der brust",
+        "dolore|dolori al|nel petto",
+        "dolore toracico",
+        "dor|dores no peito",
+        "dor toracica",
+        "pijn op de borst",
+        "bol w klatce",
+    ],
+    "bleeding": [
+        "bleeding|bleed|bleeds|bled|haemorrhage|hemorrhage|haemorrhaging|hemorrhaging"
+        "|nosebleed|haematemesis|melaena|melena|haematuria|hematuria",
+        "nose -? bleed|bleeds|bleeding",
+        "blood in|on|from|when @POSS? @POO",
+        "blood in|on|from|when @POSS? my? nose|mouth|gums|bum|back+passage",
+        "bloody @POO|diarrhoea|nose|phlegm|mucus",
+        "cough|coughing|coughed|coughs|vomiting|vomit|vomited|spitting|spat|passing"
+        "|passed|peeing|weeing|pooing|bringing|brought|throwing|sick|sicking up? blood",
+        "black|tarry|maroon @POO",
+        "poo|poos|poop|stool|stools|motions|wee|urine|pee|sick|vomit is|are|looks|look|was"
+        "|were @VERY? black|tarry|bloody",
+        "sangrado|sangrando|sangra|hemorragia|saignement|saignements|saigne|blutung"
+        "|blutungen|blutet|sanguinamento|sanguina|sangramento|bloeding|bloedt|krwawienie"
+        "|krwawi",
+        "sangre en",
+        "sang dans",
+        "blut im|in",
+        "sangue nelle|nel|na|no|nas|nos",
+        "bloed in|bij",
+        "krew w",
+    ],
+    "bruising": [
+        "bruising|bruises|bruise|bruised|bruisy|petechiae|petechia",
+        "purple|blood spots|dots|patches",
+        "tiny|small|pinprick red|purple spots|dots",
+        "moratones|moreton|moretones|hematomas|hematomes|bleus|hamatome|lividi"
+        "|siniaki",
+        "blaue|blauwe flecken|plekken",
+        "manchas roxas|moradas",
+    ],
+    "confusion": [
+        "confused|confusion|disorientated|disoriented|disorientation|delirious|delirium",
+        "not making sense",
+        "talking nonsense|gibberish",
+        "hard|difficult|impossible|unable to wake|rouse",
+        "will|would not wake|rouse",
+        "can|could not wake|rouse him|her|them|my|mum|dad|husband|wife|partner",
+        "unresponsive|unconscious|collapsed|collapse|collapses|fainted|fainting|faint"
+        "|seizure|convulsing|convulsions",
+        "passed|blacked out",
+        "having|had a fit",
+        "verwirrt|verward|desorientado|desorientada|confuso|confusa|desoriente",
+    ],
+    "severe_pain": [
+        "@SEVERE _ _ @PAIN",
+        "@PAIN is|are|has+been|getting|so|really|very severe|unbearable|excruciating"
+        "|terrible|awful|agonising|agonizing|worse|bad|horrendous",
+        "agony|agonising|agonizing",
+        "dolor fuerte|intenso|insoportable|severo|terrible",
+        "mucho|muchisimo|fuerte dolor",
+        "douleur|douleurs intense|intenses|insupportable|insupportables|forte|atroce",
+        "forte|fortes douleur|douleurs",
+        "starke|heftige|unertragliche|extreme schmerzen",
+        "dolore|dolori forte|forti|intenso|insopportabile",
+        "forte dolore",
+        "dor forte|intensa|insuportavel",
+        "muita dor",
+        "hevige|ernstige|erge pijn",
+        "silny|ogromny bol",
+    ],
+}
+
+# Persistent vomiting / diarrhoea: "diarrhoea" alone is a side-effect question; with a
+# qualifier it is a red flag.
+RED_FLAG_PATTERNS["vomiting_diarrhoea"] = [
+    "@VD _ _ _ @NOT @STOP",
+    "@VD _ _ _ non|nonstop|constantly|continuously|constant",
+    "can|could not|unable stop @VD",
+    "keep|keeps|kept|constantly|continuously|repeatedly|nonstop|still @VD",
+    "non -? stop @VD",
+    "@VD _ _ _ all day|night|morning|afternoon|evening|weekend|week",
+    "@VD _ _ for # hours|days|hrs",
+    "@VD _ _ _ over|than|#|several|many|lots|loads|multiple # times",
+    "@VD _ _ _ #|several|many|lots|loads|multiple times",
+    "severe|uncontrollable|constant|continuous|persistent|explosive|profuse|violent"
+    "|nonstop|terrible|awful|horrendous|relentless|really+bad|very+bad @VD",
+    "sick all day|night",
+    "sick _ _ # times",
+    "can|could not|unable keep|keeping|hold|holding _ _ _ down",
+    "not keeping|holding _ _ _ down",
+]
+
+# Crisis phrases. Not negation-aware (over-escalation is safe: "I'm not suicidal"
+# still gets the crisis lines), except "want to die" ("I don't want to die" is fear of
+# the illness, not suicidal intent).
+CRISIS_PATTERNS: Dict[str, List[str]] = {
+    "suicide": [
+        "suicide|suicidal|suicidio|suicidarme|suicidar|selbstmord|suizid|suizidal"
+        "|zelfmoord|samobojstwo|suicidaire|suicida",
+        "kill|killing|end|ending|off|offing|top|topping @SELF",
+        "end|ending|take|taking @POSS own? life",
+        "end|ending|finish it all",
+        "better off without|dead me|him|her|us",
+        "better off dead",
+        "better off if|when i|he|she was|were|am dead|gone",
+        "not want to be here anymore|any+more|no+more",
+        "not want to be alive",
+        "not want to live|exist|wake+up|live+anymore|go+on+anymore|go+on+like+this"
+        "|go+on+living|carry+on+anymore|carry+on+like+this|carry+on+living",
+        "no point in|of? going+on|carrying+on|living|life|anymore|any+more",
+        "what is|'s the point in|of? living|going+on|life|anything",
+        "nothing|no+reason|no+one to live for",
+        "not worth living",
+        "wish i|he|she was|were dead",
+        "wish i|he|she could die",
+        "rather be dead",
+        # "I can't go on" but not "I can't go on holiday": the message end counts as
+        # punctuation (see SafetyScreen._doc).
+        "can|could not go|carry on .|!|?|,|;|anymore|any+more|like+this|living|with+life",
+        "can not cope|take|bear it|this|life? anymore|any+more",
+        "take|taking|took|taken an|a overdose",
+        "overdose on",
+        "give|giving|given up on life|living",
+        "quiero morir|morirme|matarme",
+        "me quiero morir",
+        "je veux mourir",
+        "me tuer",
+        "ich will|mochte sterben",
+        "mich umbringen",
+        "voglio morire",
+        "uccidermi",
+        "quero morrer",
+        "me matar",
+        "ik wil dood",
+        "chce umrzec",
+    ],
+    "self_harm": [
+        "self -? harm|harming|harmed|injury|injure|injuring|injured",
+        "selfharm|selfharming",
+        "hurt|hurting|harm|harming|cut|cutting @SELF",
+    ],
+}
+CRISIS_NEGATABLE = [
+    "want|wants|wanted|wanna|plan|planning to die",
+    "want|wants|wanna die",
+    "wish i|he|she would|could die",
+]
+
+# Spans that cancel an overlapping red-flag match (not crisis matches).
+EXCLUSION_PATTERNS: List[str] = [
+    "room|fridge|storage|store|ambient|oven|bath|water temperature|temp",
+    "store|stored|storing|storage|kept|keep at|below|under|above|in a? room|cool|normal?"
+    " temperature|temp",
+    # "confused about the difference between CAPTEM and FOLFOX" is about information;
+    # "he is confused what day it is" is not, so question words do not exclude.
+    "confused|confusing|confusion about|between|regarding|re|whether",
+    "confused|confusion as to",
+    "confusing",
+    "blood test|tests|count|counts|results|result|levels|level|pressure|sugar|work"
+    "|cells|cell|transfusion|group|type|thinners|thinner",
+    "bleed|bleeding risk|risks",
+    "faint|fainter|faintest line|lines|smell|hope|idea|chance|trace",
+    "fever|fevers few? _? _ ago",
+    "temperature|temp|temperatures is|was|'s|are|were|has+been|stays|stayed @VERY? normal"
+    "|fine|ok|okay|good|stable|down",
+]
+
+
+def _words(text: str) -> FrozenSet[str]:
+    """A frozenset of the whitespace-separated words in ``text``."""
+    return frozenset(text.split())
+
+
+# Negation: a cue within these few tokens before a red-flag match, with only filler
+# words in between, suppresses that match ("no fever", "not feverish", "without a
+# fever", "I don't have a temperature", "sin fiebre", "kein Fieber"). Deliberately
+# narrow: for safety we prefer over-escalation, so knowledge questions ("what counts as
+# a fever?") and anything less explicit ("I don't think I have a fever") still escalate.
+NEGATION_CUES: FrozenSet[str] = _words(
+    "no not without never nor sin sans pas kein keine keinen keinem keiner senza sem"
+    " geen zonder nessuna nessun ningun ninguna"
+)
+NEGATION_FILLERS: FrozenSet[str] = _words(
+    "a an any the got have has had having been signs sign symptoms symptom of real"
+    " much obvious new feel feeling feels felt de d di da du des un une una uno ein"
+    " eine einen hay tengo tiene tenido ho ha tenho tem heb heeft habe hat ai avoir"
+    " more further significant"
+)
+NEGATION_WINDOW = 4
+
+# Non-Latin scripts: tokens are not split for CJK and others, so these are substrings.
+NON_LATIN_RED_FLAGS: Dict[str, Sequence[str]] = {
+    "fever": (
+        "发烧",
+        "發燒",
+        "发热",
+        "發熱",
+        "発熱",
+        "熱が",
+        "高烧",
+        "температур",
+        "жар",
+        "лихорадк",
+        "озноб",
+        "حمى",
+        "حمّى",
+        "حرارة",
+        "बुखार",
+        "열이",
+        "고열",
+        "ไข้",
+        "πυρετ",
+        "חום",
+        "تب",
+    ),
+    "breathing": ("呼吸困难", "呼吸困難", "одышк", "задыха", "ضيق في التنفس", "सांस"),
+    "chest": ("胸痛", "боль в груди", "ألم في الصدر", "सीने में दर्द"),
+    "bleeding": ("出血", "кровотеч", "кровь в", "نزيف", "खून"),
+}
+NON_LATIN_CRISIS: Sequence[str] = (
+    "自杀",
+    "自殺",
+    "самоубийств",
+    "покончить с собой",
+    "хочу умереть",
+    "انتحار",
+    "आत्महत्या",
+    "자살",
+    "死にたい",
+    "想死",
+)
+
+# ---------------------------------------------------------------------------------------
+# Temperature readings
+# ---------------------------------------------------------------------------------------
+_NUMBER_RE = re.compile(
+    r"(?<![a-z0-9.,/])"
+    r"(?P<num>\d{2,3}(?:[.,]\d{1,2})?)"
+    r"(?![\d/]|[.,]\d)"
+    r"(?:\s*(?P<unit>"
+    r"°\s*(?:c|f|celsius|centigrade|fahrenheit)?"
+    r"|(?:deg|degs|degree|degrees)\s*(?:c|f|celsius|centigrade|fahrenheit)?"
+    r"|celsius|centigrade|fahrenheit|c|f"
+    r")(?![a-z]))?"
+)
+_WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
+TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
+    "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
+    " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
+    " fievre fiebre fieber febbre febre koorts goraczka calentura"
+)
+NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
+    "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
+    " year years age aged am i'm im turned turning born dose doses weight weigh weighs"
+    " weighed bmi page room ward bed number no count score level levels cga"
+    " chromogranin 5hiaa hiaa platelets neutrophils hb haemoglobin hemoglobin pulse rate"
+    " bp pressure sats saturation saturations oxygen o2 height size tablets mg x ref"
+    " nhs bus route chapter"
+)
+NON_TEMP_FOLLOWING: FrozenSet[str] = _words(
+    "% percent per pc mg mcg ug g gram grams kg kgs kilo kilos lb lbs pounds st stone"
+    " ml l mmol umol nmol pmol units iu mm cm m km miles years year yrs yr yo y days"
+    " day weeks week wks wk months month hours hour hrs hr h minutes mins min seconds"
+    " secs times x tablets tablet pills capsules doses cycles cycle sessions patients"
+    " people bpm mmhg beats breaths am pm th nd rd"
+)
+_PREVIOUS_FILLERS: FrozenSet[str] = _words(
+    "of is was at about around approx approximately roughly now currently reads read"
+    " just only a be been s it's its it"
+)
+_FAHRENHEIT_RANGE = (90.0, 113.0)
+_CELSIUS_RANGE = (34.0, 45.0)
+
+# ---------------------------------------------------------------------------------------
+# Language check
+# ---------------------------------------------------------------------------------------
+ENGLISH_WORDS: FrozenSet[str] = _words(
+    "the a an is are am was were be been being i you he she it we they me him us them"
+    " my your his her our their its what whats which who whom how why when where do"
+    " does did done can could will would should shall may might must have has had not"
+    " no yes and or but if of to in on at for with about from by this that these those"
+    " there here s t m d ll re ve get got give take taking side effects effect chemo"
+    " chemotherapy tablet tablets pill pills hi hello hey thanks thank please ok okay"
+    " so as also too any some all more most much many very just only like want need"
+    " know tell mean means long often after before during while treatment drug drugs"
+    " medicine cancer tumour tumor dose doctor nurse team help question ask am wat u r"
+    " ur pls plz thx ty"
+)
+_FOREIGN_WORDS: Dict[str, str] = {
+    "es": "el la los las un una unos unas de del que qué es son y o en con por para"
+    " como cómo cuál cual cuando cuándo dónde donde mi mis tu su sus me te se lo le les"
+    " no sí si muy más pero porque quimioterapia tengo tiene estoy está esta hay hola"
+    " gracias buenos buenas días dias puedo puede efectos secundarios tratamiento cáncer"
+    " medicamento pastillas al este esto eso ser hacer sobre también ya yo usted favor"
+    " quiero necesito muchas muchos",
+    "fr": "le la les un une des de du et ou est sont que qui quoi quel quelle quels"
+    " comment pourquoi quand où je tu il elle nous vous ils mon ma mes ton ta son sa"
+    " ses ne pas avec pour dans sur par c j qu ce cette ai suis bonjour merci oui non"
+    " chimiothérapie chimio effets secondaires traitement médicament au aux très mais"
+    " parce aussi avoir être y en beaucoup",
+    "de": "der die das den dem des ein eine einen einem und oder ist sind was wie wer"
+    " warum wann wo welche welcher ich du er sie es wir ihr mein meine mit für fur auf"
+    " von zu nicht kein keine bei nach auch aber habe hat haben bin hallo danke bitte"
+    " guten tag chemotherapie nebenwirkungen behandlung medikament tabletten ja nein"
+    " sehr mir mich im am schön",
+    "it": "il lo la i gli le un uno una di del della dei e è o che cosa cos come perché"
+    " perche quando dove quale sono ho ha hanno mi ti si non con per in su da mio mia"
+    " ciao grazie buongiorno chemioterapia effetti collaterali trattamento farmaco anche"
+    " ma molto questo questa",
+    "pt": "o a os as um uma de do da dos das e é que como quando onde qual porque por"
+    " para com em no na não nao sim eu você voce meu minha seu sua tenho tem estou está"
+    " olá ola obrigado obrigada quimioterapia efeitos colaterais tratamento remédio mas"
+    " muito isso este esta",
+    "nl": "de het een en of is zijn hoe wie waarom wanneer waar welke ik jij je hij zij"
+    " wij we mijn met voor op van niet geen ook maar heb heeft hebben ben hallo dank"
+    " bedankt alstublieft chemotherapie bijwerkingen behandeling medicijn tabletten dat"
+    " dit er te naar bij uit",
+    "pl": "i w z na do jest są nie tak co jak czy dlaczego kiedy gdzie mam ma mój moja"
+    " się to dzień dobry dziękuję chemioterapia skutki uboczne leczenie lek",
+}
+FOREIGN_WORDS: Dict[str, FrozenSet[str]] = {
+    lang: frozenset(words.split()) for lang, words in _FOREIGN_WORDS.items()
+}
+
+
+def _index_foreign_words() -> Dict[str, Tuple[str, ...]]:
+    """word -> the languages whose list contains it."""
+    index: Dict[str, Tuple[str, ...]] = {}
+    for lang, vocabulary in FOREIGN_WORDS.items():
+        for word in vocabulary:
+            index[word] = index.get(word, ()) + (lang,)
+    return index
+
+
+_FOREIGN_INDEX = _index_foreign_words()
+_COMMON_WORDS: FrozenSet[str] = (
+    ENGLISH_WORDS | NEGATION_CUES | NEGATION_FILLERS | frozenset(_FOREIGN_INDEX)
+)
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_NON_LATIN_LETTER_RE = re.compile(
+    r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff]"
+)
+_DENSE_SCRIPT_RE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+_WORD_ANY_SCRIPT_RE = re.compile(r"[^\W\d_]+")
+
+
+_Match = Tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One DSL line: a spaCy Matcher plus a cheap gate.
+
+    The matcher only runs if every set in ``gate`` shares a word with the message, so
+    the ~150 rules cost a few set checks for an ordinary question.
+    """
+
+    label: str
+    matcher: Matcher
+    gate: Tuple[FrozenSet[str], ...]
+
+
+class _RuleSet:
+    """Rules indexed by their most selective gate word, so a message only visits the
+    rules that one of its words can trigger."""
+
+    def __init__(self, rules: List[_Rule]) -> None:
+        self.rules = rules
+        self._always: List[int] = []
+        self._index: Dict[str, List[int]] = {}
+        for i, rule in enumerate(rules):
+            if not rule.gate:
+                self._always.append(i)
+                continue
+            trigger = min(
+                rule.gate,
+                key=lambda g: (sum(w in _COMMON_WORDS for w in g), len(g)),
+            )
+            for word in trigger:
+                self._index.setdefault(word, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, norms: Iterable[str]) -> List[_Rule]:
+        """Rules (in definition order) that a message with these norms may match."""
+        hits = set(self._always)
+        for norm in norms:
+            found = self._index.get(norm)
+            if found:
+                hits.update(found)
+        return [self.rules[i] for i in sorted(hits)]
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    """What the screen found in one message.
+
+    Attributes:
+        red_flags: red-flag categories found (sorted), e.g. ``("fever",)``.
+        crisis: crisis categories found (sorted).
+        other_language: True if the message looks like it is not in English.
+        negated: red-flag categories suppressed by an explicit negation.
+    """
+
+    red_flags: Tuple[str, ...] = ()
+    crisis: Tuple[str, ...] = ()
+    other_language: bool = False
+    negated: Tuple[str, ...] = ()
+
+    @property
+    def intent(self) -> str | None:
+        """The intent to force, or None to leave the classifier's prediction alone."""
+        if self.red_flags:
+            return INTENT_RED_FLAG
+        if self.crisis:
+            return INTENT_CRISIS
+        if self.other_language:
+            return INTENT_OTHER_LANGUAGE
+        return None
+
+
+class SafetyScreen:
+    """Deterministic red-flag / crisis / language screen for one message at a time.
+
+    Build once (compiles ~170 small matchers: a fraction of a second), then call
+    :meth:`screen` (about 0.05-0.15 ms for a typical message, under 1 ms at the
+    2000-character limit).
+    """
+
+    def __init__(
+        self,
+        temperature_threshold_c: float,
+        detect_other_language: bool = True,
+    ) -> None:
+        """Compile the matchers.
+
+        Args:
+            temperature_threshold_c: readings at or above this (deg C) are red flags.
+            detect_other_language: whether to flag non-English messages.
+        """
+        self.temperature_threshold_c = float(temperature_threshold_c)
+        self.detect_other_language = detect_other_language
+        self._nlp = spacy.blank("en")
+        self._red = self._rules(RED_FLAG_PATTERNS)
+        self._crisis = self._rules(CRISIS_PATTERNS)
+        self._crisis_negatable = self._rules({"suicide": CRISIS_NEGATABLE})
+        self._exclusions = self._rules({"exclude": EXCLUSION_PATTERNS})
+        self._non_latin_red = [
+            (label, re.compile("|".join(re.escape(s) for s in words)))
+            for label, words in NON_LATIN_RED_FLAGS.items()
+        ]
+        self._non_latin_crisis = re.compile(
+            "|".join(re.escape(s) for s in NON_LATIN_CRISIS)
+        )
+
+    # -- building -------------------------------------------------------------------
+    def _norms(self, text: str) -> List[str]:
+        return [t.norm_ for t in self._doc(normalise_text(text), sentinel=False)]
+
+    def _alternatives(self, group: str) -> List[List[str]]:
+        """Each alternative of a DSL group as its list of canonical token norms."""
+        result = []
+        for alternative in group.split("|"):
+            norms = self._norms(alternative.replace("+", " "))
+            if not norms:
+                raise ValueError(f"empty alternative in safety pattern group {group!r}")
+            result.append(norms)
+        return result
+
+    def _compile(
+        self, pattern: str
+    ) -> Tuple[List[List[Dict[str, Any]]], List[FrozenSet[str]]]:
+        """Compile one DSL pattern to spaCy token patterns and its gate.
+
+        The gate lists, for each required group, the norms of which at least one must
+        occur in a message for the pattern to possibly match.
+
+        An alternative may tokenise to several tokens ("can't" -> "can not", German
+        "im" -> "i m"): such alternatives become separate token sequences.
+        """
+        options: List[List[List[Dict[str, Any]]]] = []
+        gate: List[FrozenSet[str]] = []
+        for group in pattern.split():
+            optional = group.endswith("?") and len(group) > 1
+            group = group[:-1] if optional else group
+            group = "|".join(
+                _MACROS[alt[1:]] if alt.startswith("@") else alt
+                for alt in group.split("|")
+            )
+            if group == "_":
+                options.append([[{"OP": "?"}]])
+                continue
+            if group == "#":
+                options.append([[{"LIKE_NUM": True}]])
+                continue
+            words = [alt for alt in group.split("|") if alt != "#"]
+            number = len(words) < len(group.split("|"))
+            alternatives = self._alternatives("|".join(words))
+            if not optional and not number:
+                gate.append(frozenset(a[0] for a in alternatives))
+            singles = sorted({a[0] for a in alternatives if len(a) == 1})
+            multis = [a for a in alternatives if len(a) > 1]
+            variants: List[List[Dict[str, Any]]] = []
+            if number:
+                if optional:
+                    raise ValueError(f"optional number group in {pattern!r}")
+                variants.append([{"LIKE_NUM": True}])
+            if singles:
+                spec: Dict[str, Any] = {"NORM": {"IN": singles}}
+                if optional and not multis:
+                    spec["OP"] = "?"
+                variants.append([spec])
+            variants += [[{"NORM": n} for n in multi] for multi in multis]
+            if optional and multis:
+                variants.append([])
+            options.append(variants)
+        token_patterns = [
+            [spec for part in combo for spec in part]
+            for combo in itertools.product(*options)
+        ]
+        return token_patterns, sorted(gate, key=len)
+
+    def _rules(self, patterns: Dict[str, List[str]]) -> _RuleSet:
+        """One small gated Matcher per DSL line (see :class:`_Rule`)."""
+        rules: List[_Rule] = []
+        for label, lines in patterns.items():
+            for line in lines:
+                token_patterns, gate = self._compile(line)
+                matcher = Matcher(self._nlp.vocab)
+                matcher.add(label, token_patterns)
+                rules.append(_Rule(label, matcher, tuple(gate)))
+        return _RuleSet(rules)
+
+    @staticmethod
+    def _run(rules: _RuleSet, doc: Doc, norms: FrozenSet[str]) -> List[_Match]:
+        """Matches of all rules whose gate passes for this message."""
+        found: List[_Match] = []
+        for rule in rules.candidates(norms):
+            for group in rule.gate:
+                if group.isdisjoint(norms):
+                    break
+            else:
+                found += [(rule.label, s, e) for _, s, e in rule.matcher(doc)]
+        return found
+
+    # -- screening ------------------------------------------------------------------
+    def _doc(self, normalised: str, sentinel: bool = True) -> Doc:
+        """Tokenise and set canonical norms.
+
+        Args:
+            normalised: output of :func:`normalise_text`.
+            sentinel: append " ." so patterns can treat the end of the message like
+                punctuation ("I can't go on" vs "I can't go on holiday").
+        """
+        doc = self._nlp.make_doc(normalised + " ." if sentinel else normalised)
+        for token in doc:
+            norm = token.norm_
+            canonical = canonical_norm(norm)
+            if canonical != norm:
+                token.norm_ = canonical
+        return doc
+
+    @staticmethod
+    def _negated(doc: Doc, start: int) -> bool:
+        """True if an explicit negation cue sits just before ``doc[start]``."""
+        i = start - 1
+        while i >= 0 and start - i <= NEGATION_WINDOW:
+            norm = doc[i].norm_
+            if norm in NEGATION_CUES:
+                return True
+            if norm not in NEGATION_FILLERS:
+                return False
+            i -= 1
+        return False
+
+    def _red_flags(self, doc: Doc, norms: FrozenSet[str]) -> Tuple[set, set]:
+        found: set = set()
+        negated: set = set()
+        matches = self._run(self._red, doc, norms)
+        if not matches:
+            return found, negated
+        excluded = [(s, e) for _, s, e in self._run(self._exclusions, doc, norms)]
+        for label, start, end in matches:
+            if any(s < end and start < e for s, e in excluded):
+                continue
+            if self._negated(doc, start):
+                negated.add(label)
+            else:
+                found.add(label)
+        return found, negated
+
+    def _crisis_found(self, doc: Doc, norms: FrozenSet[str]) -> set:
+        found = {label for label, _, _ in self._run(self._crisis, doc, norms)}
+        for label, start, _ in self._run(self._crisis_negatable, doc, norms):
+            if not self._negated(doc, start):
+                found.add(label)
+        return found
+
+    def temperature_readings_c(self, normalised: str, doc: Doc) -> List[float]:
+        """Temperatures (deg C) stated in the text; other numbers are ignored.
+
+        A number counts as a temperature if it has a unit (°, C, F, degrees), or is in a
+        plausible range (34-45 read as C, 90-113 as F) and either the message talks about
+        temperature/fever, the number has a decimal part ("38.3"), or the message is
+        little more than the number ("38", "it's 38"). Numbers labelled as something
+        else ("ki67 of 38", "38 years old", "38 weeks", "pulse 100") are ignored.
+
+        Args:
+            normalised: output of :func:`normalise_text`.
+            doc: the tokenised message (for context words).
+
+        Returns:
+            The readings in degrees C.
+        """
+        readings: List[float] = []
+        matches = list(_NUMBER_RE.finditer(normalised))
+        if not matches:
+            return readings
+        norms = {t.norm_ for t in doc}
+        has_context = not TEMPERATURE_CONTEXT.isdisjoint(norms)
+        other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
+        for match in matches:
+            raw, unit = match.group("num"), (match.group("unit") or "").replace(" ", "")
+            value = float(raw.replace(",", "."))
+            has_decimal = "." in raw or "," in raw
+            explicit = bool(unit)
+            if unit.endswith("f") or unit.endswith("fahrenheit"):
+                scale = "F"
+            elif (
+                unit.endswith(("c", "celsius", "centigrade"))
+                or _CELSIUS_RANGE[0] <= value <= _CELSIUS_RANGE[1]
+            ):
+                scale = "C"
+            elif _FAHRENHEIT_RANGE[0] <= value <= _FAHRENHEIT_RANGE[1]:
+                scale = "F"
+            else:
+                continue
+            if not explicit:
+                before = [
+                    w
+                    for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
+                    if w not in _PREVIOUS_FILLERS
+                ]
+                after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
+                if before and (before[-1] in NON_TEMP_PREVIOUS or before[-1].isdigit()):
+                    continue
+                if after and (after[0] in NON_TEMP_FOLLOWING or after[0].isdigit()):
+                    continue
+                if not (
+                    has_context
+                    or has_decimal
+                    or (other_words <= 2 and len(matches) == 1)
+                ):
+                    continue
+            celsius = value if scale == "C" else (value - 32.0) * 5.0 / 9.0
+            celsius = round(celsius, 2)
+            if _CELSIUS_RANGE[0] - 4 <= celsius <= _CELSIUS_RANGE[1]:
+                readings.append(celsius)
+        return readings
+
+    def is_other_language(self, text: str) -> bool:
+        """True if ``text`` is mostly non-Latin script or mostly foreign function words.
+
+        English with drug names or typos ("whats captem", "capecitabine side efects")
+        is not caught: foreign words must clearly outnumber English ones.
+
+        Args:
+            text: raw user text.
+
+        Returns:
+            Whether to answer with the other-language response.
+        """
+        letters = len(_LETTER_RE.findall(text))
+        if letters == 0:
+            return False
+        # CJK characters carry about a word each: weight them so "什么是 CAPTEM" counts
+        # as mostly Chinese.
+        dense = len(_DENSE_SCRIPT_RE.findall(text))
+        non_latin = len(_NON_LATIN_LETTER_RE.findall(text)) + 2 * dense
+        if non_latin / (letters + 2 * dense) > 0.5:
+            return True
+        words = _WORD_ANY_SCRIPT_RE.findall(unicodedata.normalize("NFC", text.lower()))
+        if not words:
+            return False
+        english = 0
+        totals: Dict[str, int] = {}
+        exclusives: Dict[str, int] = {}
+        for word in words:
+            is_english = word in ENGLISH_WORDS
+            english += is_english
+            for lang in _FOREIGN_INDEX.get(word, ()):
+                totals[lang] = totals.get(lang, 0) + 1
+                if not is_english:
+                    exclusives[lang] = exclusives.get(lang, 0) + 1
+        best_total, best_exclusive = max(
+            ((totals[lang], exclusives.get(lang, 0)) for lang in totals),
+            default=(0, 0),
+        )
+        # Clearly more foreign function words than English ones ("que es captem",
+        # "was ist Capecitabin"), at least one of them not also an English word.
+        if best_total >= 2 and best_exclusive >= 1 and best_total > english:
+            return True
+        # Very short messages ("hola", "merci beaucoup") or inverted punctuation.
+        if english == 0:
+            if "\u00bf" in text or "\u00a1" in text:
+                return True
+            # every word from one language's list ("hola", "merci beaucoup"), so
+            # "de Gramont" (a regimen) is not caught
+            if best_exclusive >= 1 and len(words) <= 3 and best_total == len(words):
+                return True
+        return False
+
+    def screen(self, text: str | None) -> SafetyResult:
+        """Screen one message.
+
+        Args:
+            text: raw user text (``None`` or empty gives an empty result).
+
+        Returns:
+            What was found; ``result.intent`` is the intent to force, if any.
+        """
+        if not text or not text.strip():
+            return SafetyResult()
+        normalised = normalise_text(text)
+        doc = self._doc(normalised)
+
+        norms = frozenset(t.norm_ for t in doc)
+        red, negated = self._red_flags(doc, norms)
+        for label, regex in self._non_latin_red:
+            if regex.search(normalised):
+                red.add(label)
+        readings = self.temperature_readings_c(normalised, doc)
+        if any(c >= self.temperature_threshold_c - 1e-9 for c in readings):
+            red.add(TEMPERATURE_REASON)
+        elif readings:
+            # "my temperature is 37.2": the reading, not the word, decides.
+            red.discard(TEMPERATURE_MENTION)
+
+        crisis = self._crisis_found(doc, norms)
+        if self._non_latin_crisis.search(normalised):
+            crisis.add("suicide")
+
+        other = False
+        if not red and not crisis and self.detect_other_language:
+            other = self.is_other_language(text)
+        return SafetyResult(
+            red_flags=tuple(sorted(red)),
+            crisis=tuple(sorted(crisis)),
+            other_language=other,
+            negated=tuple(sorted(negated - red)),
+        )
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class SafetyIntentOverride(GraphComponent, IntentClassifier):
+    """Forces ``red_flag`` / ``crisis`` / ``other_language`` regardless of the classifier.
+
+    Put it LAST in the pipeline (after ``FallbackClassifier``). Config:
+    ``settings_path`` (default: ``$NETCHEMO_SETTINGS`` or ``config/safety.yml``; read
+    when the model is loaded, so a changed threshold needs a restart, not a retrain) and
+    ``detect_other_language`` (default ``True``).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Defaults for the component's config in config.yml."""
+        return {"settings_path": None, "detect_other_language": True}
+
+    def __init__(self, config: Dict[str, Any], screen: SafetyScreen) -> None:
+        """Wrap a compiled :class:`SafetyScreen`."""
+        self.component_config = config
+        self._screen = screen
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyIntentOverride:
+        """Read the settings and compile the matchers when the model is loaded."""
+        path = config.get("settings_path")
+        settings = load_settings(Path(path) if path else None)
+        screen = SafetyScreen(
+            settings.red_flags.temperature_threshold_c,
+            detect_other_language=bool(config.get("detect_other_language", True)),
+        )
+        logger.debug(
+            "SafetyIntentOverride ready (threshold %.1f C, settings %s)",
+            screen.temperature_threshold_c,
+            settings.source,
+        )
+        return cls(config, screen)
+
+    @property
+    def screen(self) -> SafetyScreen:
+        """The underlying screen (for tests and diagnostics)."""
+        return self._screen
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Override the predicted intent where a safety rule applies.
+
+        Args:
+            messages: messages with the classifier's ``intent`` / ``intent_ranking``.
+
+        Returns:
+            The same messages, changed in place where a rule fired.
+        """
+        for message in messages:
+            result = self._screen.screen(message.get(TEXT))
+            intent_name = result.intent
+            if intent_name is None:
+                continue
+            self._force_intent(message, intent_name, result)
+        return messages
+
+    def _force_intent(self, message: Message, name: str, result: SafetyResult) -> None:
+        previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        forced = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        # Keep the classifier's own ranking after the forced intent; drop the
+        # FallbackClassifier's entry (its low-confidence verdict no longer applies) and
+        # any older entry for the forced intent.
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY)
+            not in (name, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+        ]
+        message.set(INTENT, forced, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
+        if name == INTENT_OTHER_LANGUAGE:
+            reasons: List[str] = ["other_language"]
+        elif name == INTENT_CRISIS:
+            reasons = list(result.crisis)
+        else:
+            reasons = list(result.red_flags)
+        message.set(
+            SAFETY_KEY,
+            {
+                "forced_by": type(self).__name__,
+                "intent": name,
+                "reasons": reasons,
+                "also_crisis": name == INTENT_RED_FLAG and bool(result.crisis),
+                "overridden_intent": previous,
+            },
+            add_to_output=True,
+        )
+        # Category labels only: never log what the user typed.
+        logger.info(
+            "Safety override: %s -> %s (%s)", previous, name, ", ".join(reasons)
+        )

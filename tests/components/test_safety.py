@@ -1,0 +1,495 @@
+"""Tests for the deterministic safety layer (bot/components/safety.py).
+
+Messages arrive as they would after the trained classifier and FallbackClassifier: with
+an intent and a ranking already set. The component must force ``red_flag`` / ``crisis`` /
+``other_language`` where a rule applies and leave everything else untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import jsonschema
+import pytest
+from rasa.shared.core.events import UserUttered
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+
+from bot.components.safety import (
+    INTENT_CRISIS,
+    INTENT_OTHER_LANGUAGE,
+    INTENT_RED_FLAG,
+    SAFETY_KEY,
+    SafetyIntentOverride,
+    SafetyScreen,
+)
+from bot.settings import clear_settings_cache
+
+CLASSIFIED = "ask_what_is"
+
+RED_FLAGS = [
+    # fever and temperature readings, C and F, with and without units
+    "I have a fever",
+    "I think I've got a high temperature",
+    "my temperature is 38.3",
+    "38.3",
+    "38",
+    "it's 38",
+    "38,3",
+    "temp is 38.3c",
+    "it says 38.3°C on the thermometer",
+    "38.5ºC",
+    "101F",
+    "my temp is 100.4 f",
+    "temp of 39",
+    "temperature 38",
+    "fever of 38.1 after cycle 2",
+    "39.2 degrees",
+    "I have a temp",
+    "temp:38.6",
+    "I feel hot and shivery",
+    "I feel shivery after my chemo",
+    "he keeps shivering and can't get warm",
+    "I've got the chills",
+    "she's having rigors",
+    # carers
+    "my husband has a temperature of 38.5",
+    "My husband has a temperature of 38.5 and he's shivering",
+    "my daughter has a temperature",
+    "my mum is struggling to breathe",
+    "my dad is confused",
+    "my wife is very poorly after chemo",
+    # feeling unwell
+    "I feel suddenly very unwell after my treatment",
+    "feeling really unwell during chemo",
+    # breathing, chest
+    "I'm short of breath",
+    "I can't breathe properly",
+    "cant breath",
+    "I feel breathles",
+    "I have chest pain",
+    "my chest feels tight",
+    "pain in my chest since taking capecitabine",
+    "I've got palpitations",
+    # bleeding, bruising
+    "I have a nosebleed that won't stop",
+    "there's blood in my poo",
+    "blood in his wee",
+    "I'm coughing up blood",
+    "I've been vomiting blood",
+    "I'm bleeding",
+    "bleding gums",
+    "I have a lot of unusual bruising",
+    "brusing on my arms",
+    # vomiting / diarrhoea that won't stop
+    "I keep vomiting",
+    "diarrhoea that won't stop",
+    "diarhoea 6 times today",
+    "I have diarrea and it won't stop",
+    "diahrea all night",
+    "I've been sick all day",
+    "I can't keep any fluids down",
+    "vomitting non stop",
+    "can't stop being sick",
+    "I keep being sick",
+    "threw up 5 times",
+    "I've had the runs all day",
+    # confusion, collapse, severe pain
+    "he is confussed and drowsy",
+    "she passed out",
+    "I'm in severe pain",
+    "severe stomach pain",
+    "the pain is unbearable",
+    "he's confused, is that normal?",
+    "my dad seems a bit confused today",
+    "my poo is black",
+    "tiny red spots on my legs",
+    "the diarrhoea hasn't stopped for 2 days",
+    "I think I have an infection",
+    # misspellings
+    "feaver and sore throat",
+    "temprature 38.2",
+    "tempreture of 38",
+    "he feels shivvery",
+    # other languages
+    "J'ai de la fièvre",
+    "tengo fiebre",
+    "Ich habe Fieber",
+    "ho la febbre",
+    "estou com febre",
+    "ik heb koorts",
+    "gorączka 39",
+    "dolor en el pecho",
+    "douleur thoracique",
+    "Atemnot",
+    "Blut im Stuhl",
+    "我发烧了",
+]
+
+NOT_RED_FLAGS = [
+    "what is CAPTEM",
+    "ki67 of 30 percent is that grade 3",
+    "day 5 of my cycle, is it normal to feel tired?",
+    "I am 38 years old, can I have capecitabine?",
+    "grade 3 NEC",
+    "what is 5fu",
+    "is chemo given for 38 weeks",
+    "my ki67 is 38%",
+    "what are the side effects of capecitabine",
+    "does temozolomide cause diarrhoea?",
+    "how is CAPTEM given",
+    "how many cycles of CAPTEM do people have, 6?",
+    "lanreotide 120 mg injection every 28 days",
+    "my blood test results were fine",
+    "my heart rate is 100",
+    "I weigh 95 kg",
+    "can I store capecitabine at room temperature?",
+    "I'm confused about the difference between CAPTEM and FOLFOX",
+    "what is the point of chemo if it won't cure me",
+    "will I feel sick on temozolomide?",
+    "is temodal a tablet",
+    "my temperature is normal",
+    "my temperature was 36.9 this morning",
+    "keep the tablets below 25 degrees, at room temperature",
+    "can I have hot and cold drinks?",
+    "can't I drink alcohol on chemo?",
+    "I have a red rash on my hands",
+    "the nurse runs the clinic all day",
+    "protein shakes ok?",
+    "I sang in the choir last night",
+    "I'm on 40 mg",
+    "I had 38 radiotherapy sessions",
+]
+
+NEGATED = [
+    "no fever, just tired",
+    "I don't have a temperature, can I still have chemo tomorrow?",
+    "not feverish",
+    "without a fever",
+    "I haven't got any bruising",
+    "no shortness of breath",
+]
+
+CRISIS = [
+    "I want to kill myself",
+    "I've been thinking about suicide",
+    "I want to end my life",
+    "I've been self-harming",
+    "I want to hurt myself",
+    "my family would be better off without me",
+    "I don't want to be here anymore",
+    "there's no point going on",
+    "I just want to die",
+    "I can't go on like this",
+    "my husband says he wants to end his life",
+    "quiero morir",
+]
+
+OTHER_LANGUAGE = [
+    "¿Qué es CAPTEM?",
+    "Qu'est-ce que la chimiothérapie?",
+    "Was ist Capecitabin?",
+    "Cos'è la chemioterapia?",
+    "O que é quimioterapia?",
+    "Wat zijn de bijwerkingen van chemotherapie?",
+    "Czy to jest chemioterapia?",
+    "什么是化疗",
+    "Что такое химиотерапия?",
+    "Hola",
+    "Bonjour, j'ai une question",
+]
+
+ENGLISH = [
+    "whats captem",
+    "is temodal a tablet",
+    "capecitabine side efects",
+    "wat is captem",
+    "hi",
+    "thanks",
+    "what is Xeloda?",
+    "temodal?",
+    "CAPTEM",
+    "Is capecitabine a chemo",
+    "hello, do you know about temozolomide",
+    "de Gramont",
+    "what is modified de Gramont",
+    "dr de la Torre said my tumour is grade 2",
+]
+
+
+def make_message(
+    text: str, intent: str = CLASSIFIED, confidence: float = 0.9
+) -> Message:
+    """A message as the trained classifier and FallbackClassifier leave it."""
+    ranking = [
+        {"name": intent, "confidence": confidence},
+        {"name": "ask_side_effects", "confidence": round(1 - confidence, 3)},
+    ]
+    return Message(
+        data={TEXT: text, INTENT: dict(ranking[0]), INTENT_RANKING_KEY: ranking},
+        output_properties={INTENT, INTENT_RANKING_KEY},
+    )
+
+
+def build(config: Dict[str, Any] | None = None) -> SafetyIntentOverride:
+    """Create the component the way the Rasa graph does (storage is unused)."""
+    full = {**SafetyIntentOverride.get_default_config(), **(config or {})}
+    return SafetyIntentOverride.create(full, None, None, None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def component() -> SafetyIntentOverride:
+    clear_settings_cache()
+    return build()
+
+
+def run(component: SafetyIntentOverride, text: str, **kwargs: Any) -> Message:
+    return component.process([make_message(text, **kwargs)])[0]
+
+
+def intent_of(message: Message) -> str:
+    return message.get(INTENT)["name"]
+
+
+@pytest.mark.parametrize("text", RED_FLAGS)
+def test_red_flags_escalate(component: SafetyIntentOverride, text: str) -> None:
+    message = run(component, text)
+    assert intent_of(message) == INTENT_RED_FLAG, component.screen.screen(text)
+    assert message.get(INTENT)["confidence"] == 1.0
+
+
+def test_enough_red_flag_wordings() -> None:
+    assert len(RED_FLAGS) >= 45
+
+
+@pytest.mark.parametrize("text", NOT_RED_FLAGS)
+def test_ordinary_questions_untouched(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    message = run(component, text)
+    assert intent_of(message) == CLASSIFIED, component.screen.screen(text)
+    assert message.get(SAFETY_KEY) is None
+
+
+@pytest.mark.parametrize("text", NEGATED)
+def test_explicit_negation_does_not_escalate(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    result = component.screen.screen(text)
+    assert result.red_flags == () and result.negated, result
+    assert intent_of(run(component, text)) == CLASSIFIED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what counts as a fever?",  # knowledge question: over-escalation by design
+        "what temperature should I call at?",
+        "I don't think I have a fever",  # not an explicit negation
+        "no fever but I'm shivering",  # one symptom negated, another not
+        "No, I have a fever",
+    ],
+)
+def test_knowledge_questions_and_hedges_still_escalate(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    assert intent_of(run(component, text)) == INTENT_RED_FLAG
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_crisis(component: SafetyIntentOverride, text: str) -> None:
+    message = run(component, text)
+    assert intent_of(message) == INTENT_CRISIS, component.screen.screen(text)
+    assert message.get(SAFETY_KEY)["reasons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't want to die from this cancer",  # fear of the illness
+        "am I going to die?",
+        "I can't go on holiday during chemo?",
+        "what's the point of chemo",
+    ],
+)
+def test_not_crisis(component: SafetyIntentOverride, text: str) -> None:
+    assert intent_of(run(component, text)) == CLASSIFIED
+
+
+def test_red_flag_wins_over_crisis_and_is_marked(
+    component: SafetyIntentOverride,
+) -> None:
+    message = run(component, "I have chest pain and I want to end my life")
+    assert intent_of(message) == INTENT_RED_FLAG
+    assert message.get(SAFETY_KEY)["also_crisis"] is True
+
+
+@pytest.mark.parametrize("text", OTHER_LANGUAGE)
+def test_other_language(component: SafetyIntentOverride, text: str) -> None:
+    assert intent_of(run(component, text)) == INTENT_OTHER_LANGUAGE
+
+
+@pytest.mark.parametrize("text", ENGLISH)
+def test_english_with_drug_names_or_typos_is_not_other_language(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    assert intent_of(run(component, text)) == CLASSIFIED
+
+
+def test_other_language_red_flag_is_red_flag(component: SafetyIntentOverride) -> None:
+    message = run(component, "¿Qué hago? Tengo fiebre de 39")
+    assert intent_of(message) == INTENT_RED_FLAG
+
+
+def test_language_check_can_be_switched_off() -> None:
+    component = build({"detect_other_language": False})
+    assert intent_of(run(component, "¿Qué es CAPTEM?")) == CLASSIFIED
+
+
+def test_ranking_and_marker(component: SafetyIntentOverride) -> None:
+    message = make_message("I have a fever", intent="nlu_fallback", confidence=0.3)
+    message.data[INTENT_RANKING_KEY] = [
+        {"name": "nlu_fallback", "confidence": 0.3},
+        {"name": "ask_side_effects", "confidence": 0.25},
+        {"name": "red_flag", "confidence": 0.2},
+    ]
+    component.process([message])
+    assert message.get(INTENT_RANKING_KEY) == [
+        {"name": "red_flag", "confidence": 1.0},
+        {"name": "ask_side_effects", "confidence": 0.25},
+    ]
+    assert message.get(SAFETY_KEY) == {
+        "forced_by": "SafetyIntentOverride",
+        "intent": "red_flag",
+        "reasons": ["fever"],
+        "also_crisis": False,
+        "overridden_intent": "nlu_fallback",
+    }
+
+
+def test_message_without_prior_intent(component: SafetyIntentOverride) -> None:
+    message = Message(data={TEXT: "I can't breathe"})
+    component.process([message])
+    assert message.get(INTENT) == {"name": "red_flag", "confidence": 1.0}
+    assert message.get(INTENT_RANKING_KEY) == [{"name": "red_flag", "confidence": 1.0}]
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_empty_messages_untouched(component: SafetyIntentOverride, text: Any) -> None:
+    message = Message(data={TEXT: text} if text is not None else {})
+    component.process([message])
+    assert message.get(INTENT) is None
+
+
+def test_parse_result_serialises_and_validates(component: SafetyIntentOverride) -> None:
+    """The forced parse data survives json and Rasa's own event schema."""
+    message = run(component, "my husband has a temperature of 38.5")
+    parse_data = {"text": message.get(TEXT), "entities": []}
+    parse_data.update(message.as_dict(only_output_properties=True))
+    assert parse_data[SAFETY_KEY]["reasons"] == ["temperature", "temperature_reading"]
+    event = UserUttered(parse_data["text"], parse_data["intent"], [], parse_data)
+    serialised = json.loads(json.dumps([event.as_dict()]))
+    jsonschema.validate(serialised, EVENTS_SCHEMA)
+    assert serialised[0]["parse_data"]["intent"]["name"] == INTENT_RED_FLAG
+
+
+def write_settings(tmp_path: Path, threshold: float) -> Path:
+    path = tmp_path / "safety.yml"
+    path.write_text(f"red_flags:\n  temperature_threshold_c: {threshold}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, at_37_5, at_38_0",
+    [
+        ("temperature 37.6", True, False),
+        ("temp 37.9", True, False),
+        ("temp 38.0", True, True),
+        ("99.5F", True, False),  # 37.5 C exactly: "at or above" the threshold
+        ("100.4F", True, True),  # 38.0 C exactly
+        ("my temperature is 37.4", False, False),
+        ("36.8", False, False),
+    ],
+)
+def test_threshold_from_settings_file(
+    tmp_path: Path, text: str, at_37_5: bool, at_38_0: bool
+) -> None:
+    clear_settings_cache()
+    low = build({"settings_path": str(write_settings(tmp_path, 37.5))})
+    high = build({"settings_path": str(write_settings(tmp_path / "..", 38.0))})
+    assert (intent_of(run(low, text)) == INTENT_RED_FLAG) is at_37_5
+    assert (intent_of(run(high, text)) == INTENT_RED_FLAG) is at_38_0
+
+
+def test_threshold_from_env_var(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_settings_cache()
+    monkeypatch.setenv("NETCHEMO_SETTINGS", str(write_settings(tmp_path, 39.0)))
+    component = build()
+    assert component.screen.temperature_threshold_c == 39.0
+    assert intent_of(run(component, "temperature 38.5")) == CLASSIFIED
+    assert intent_of(run(component, "temperature 39.1")) == INTENT_RED_FLAG
+    clear_settings_cache()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("38.3", [38.3]),
+        ("101F", [38.33]),
+        ("100.4 f", [38.0]),
+        ("38,3", [38.3]),
+        ("38.3c", [38.3]),
+        ("temp of 39", [39.0]),
+        ("I am 38 years old", []),
+        ("day 5 of my cycle", []),
+        ("ki67 of 38", []),
+        ("my pulse is 100", []),
+        ("bp 100/60", []),
+        ("call 0800 100 1234 if your temperature is high", []),
+        ("is chemo given for 38 weeks", []),
+        ("it is 2024", []),
+    ],
+)
+def test_temperature_readings(text: str, expected: List[float]) -> None:
+    screen = _shared_screen()
+    from bot.components.safety import normalise_text
+
+    normalised = normalise_text(text)
+    assert (
+        screen.temperature_readings_c(normalised, screen._doc(normalised)) == expected
+    )
+
+
+_SCREEN: List[SafetyScreen] = []
+
+
+def _shared_screen() -> SafetyScreen:
+    if not _SCREEN:
+        _SCREEN.append(SafetyScreen(37.5))
+    return _SCREEN[0]
+
+
+def test_process_is_fast(component: SafetyIntentOverride) -> None:
+    texts = RED_FLAGS + NOT_RED_FLAGS + CRISIS + OTHER_LANGUAGE
+    messages = [make_message(t) for t in texts]
+    start = time.perf_counter()
+    component.process(messages)
+    per_message = (time.perf_counter() - start) / len(messages)
+    # Typically ~0.1 ms; generous bound so a loaded CI machine does not flake.
+    assert per_message < 0.005
+
+
+def test_never_logs_user_text_at_info(
+    component: SafetyIntentOverride, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "my husband zebraquartz has a temperature of 38.5"
+    with caplog.at_level("DEBUG", logger="bot.components.safety"):
+        run(component, secret)
+    assert caplog.records, "the override should be logged"
+    assert all("zebraquartz" not in r.getMessage() for r in caplog.records)
