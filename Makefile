@@ -57,8 +57,8 @@ test: venv settings kb-check lint test-unit validate train test-stories test-nlu
 kb-check: venv ## validate the knowledge base and check it copies no seed wording
 	$(PY) scripts/check_kb.py
 
-test-unit: venv settings ## unit tests (KB, components, actions, channels)
-	$(PY) -m pytest -q tests --ignore=tests/e2e $(PYTEST_IGNORE)
+test-unit: venv settings ## unit tests (KB, components, actions, channels, settings)
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/widget --ignore=tests/telegram
 
 validate: venv settings ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings --config config.yml --domain bot/domain --data data
@@ -72,7 +72,7 @@ test-nlu: train ## held-out NLU evaluation (intent accuracy/macro-F1, KB term re
 	$(PY) scripts/eval_nlu.py --model "$(MODEL)" --data tests/nlu/heldout.yml --out $(RESULTS)/nlu
 
 test-e2e: train ## start the real servers as `make run` does and ask over REST
-	$(PY) -m pytest -q tests/e2e
+	NETCHEMO_MODEL="$(MODEL)" $(PY) -m pytest -q tests/e2e
 
 lint: venv ## ruff and black (88 columns)
 	$(PY) -m ruff check .

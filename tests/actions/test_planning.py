@@ -129,3 +129,19 @@ def test_suggestions_without_topic(real_kb) -> None:
     out = plan_suggestions(real_kb, ranking, [], None)
     assert [s.payload for s in out] == ["/ask_why_not_chemo", "/ask_does_chemo_work"]
     assert plan_suggestions(real_kb, [{"name": "greet"}], [], None) == []
+
+
+def test_fixed_topic_question_adds_the_named_topics_use(real_kb) -> None:
+    plan = plan_answer(
+        real_kb, "ask_why_not_chemo", ["pancreatic_net", "chemotherapy"],
+        text="just diagnosed with a pancreatic NET, will I need chemo?",
+    )  # fmt: skip
+    assert plan.kb_ids == ["why_not_chemo", "pancreatic_net"]
+    assert [p.facet for p in plan.parts if p.entry] == ["what_is", "used_for"]
+    assert ends_with_disclaimer(plan)
+
+
+def test_missing_facet_of_a_concept_answers_without_apology(real_kb) -> None:
+    plan = plan_answer(real_kb, "ask_how_given", ["captem_prrt_trial"], text="can they be given together")
+    assert plan.kb_ids == ["captem_prrt_trial"]
+    assert "no_reviewed_facet" not in texts(plan)
