@@ -50,6 +50,7 @@ class ActionAnswerQuestion(Action):
             topic=tracker.get_slot("topic"),
             facet=tracker.get_slot("facet"),
             text=tracker.latest_message.get("text") or "",
+            also_crisis=bool((tracker.latest_message.get("safety") or {}).get("also_crisis")),
         )
         logger.debug("answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids)
         dispatch_plan(dispatcher, kb, plan)

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 from kb.model import Entry, KnowledgeBase
 
 DISCLAIMER = "utter_disclaimer"
+CRISIS = "utter_crisis"
 MAX_ENTRIES = 3  # answer at most this many topics named in one message
 # Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
 REFERENCE_WORDS = frozenset(
@@ -80,10 +81,11 @@ def resolve_entries(
         return [kb.entries[default]]
     if specific:
         return [kb.entries[e] for e in specific[:MAX_ENTRIES]]
-    if default and known:
-        return [kb.entries[default]]
+    # "is it chemo?" after FOLFOX: the topic under discussion, not the broad word "chemo".
     if topic in kb.entries and refers_back(text):
         return [kb.entries[topic]]
+    if default and known:
+        return [kb.entries[default]]
     if known:
         return [kb.entries[e] for e in known[:MAX_ENTRIES]]
     if default:
@@ -120,6 +122,7 @@ def plan_answer(
     topic: Optional[str] = None,
     facet: Optional[str] = None,
     text: str = "",
+    also_crisis: bool = False,
 ) -> Plan:
     """Plan the reply to one user message. Every substantive plan ends with the disclaimer,
     except for red flags and personal advice, whose rules send the closing responses."""
@@ -127,6 +130,8 @@ def plan_answer(
         # The rule already sent the urgent message; add KB content only for a named topic.
         named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
         parts = [p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")]
+        if also_crisis:  # the message also spoke of self-harm: crisis support before any KB text
+            parts.insert(0, Part(response=CRISIS))
         return Plan(parts, named[-1] if named else topic, facet)
 
     if intent == PERSONAL:
@@ -221,6 +226,11 @@ def plan_suggestions(
         intent = str(item.get("name", ""))
         if subject and intent in SUGGESTIBLE:
             entry = kb.entries[subject]
+            if entry.kind not in FACETED_KINDS:
+                # A concept has one reviewed answer: offer it under its own title.
+                payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
+                out.append(Suggestion("button_topic", {"title": entry.title}, payload))
+                continue
             facet = SUGGESTIBLE[intent]
             payload = f'/{intent}{{"kb_term": "{subject}"}}'
             out.append(Suggestion(f"button_{facet}", {"title": entry.title}, payload))
@@ -230,12 +240,9 @@ def plan_suggestions(
             break
     if subject and not out:
         entry = kb.entries[subject]
+        label = "button_what_is" if entry.kind in FACETED_KINDS else "button_topic"
         out.append(
-            Suggestion(
-                "button_what_is",
-                {"title": entry.title},
-                f'/ask_what_is{{"kb_term": "{subject}"}}',
-            )
+            Suggestion(label, {"title": entry.title}, f'/ask_what_is{{"kb_term": "{subject}"}}')
         )
     unique: Dict[str, Suggestion] = {}
     for s in out:

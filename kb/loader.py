@@ -61,6 +61,7 @@ MESSAGE_KEYS = (
     "edited_message",
     "private_chat_only",
     "reconnected",
+    "button_topic",
     "button_what_is",
     "button_how_given",
     "button_is_chemo",

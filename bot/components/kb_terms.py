@@ -14,8 +14,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.components.term_matching import TermMatcher
-from kb import load_kb
+from bot.components.term_matching import TermMatcher, matcher_for
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +46,8 @@ class KBTermExtractor(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "KBTermExtractor":
-        """Build the matcher from the KB when the model is loaded."""
-        kb = load_kb(config.get("kb_dir"))
-        logger.debug("KBTermExtractor built from %d KB entries", len(kb.entries))
-        return cls(config, TermMatcher(kb))
+        """Build (or reuse) the matcher from the KB when the model is loaded."""
+        return cls(config, matcher_for(config.get("kb_dir")))
 
     def entities_for(self, text: Optional[str]) -> List[Dict[Text, Any]]:
         """Rasa entity dicts for the KB terms in ``text``."""

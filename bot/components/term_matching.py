@@ -6,6 +6,8 @@ Plain code with no Rasa dependency, so it is easy to test and reuse (the NLU com
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -13,11 +15,15 @@ import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 
+from kb import load_kb
 from kb.model import KnowledgeBase, normalise_term
 
 MAX_NGRAM = 5  # longest term, in tokens, tried by the spacing-tolerant lookup
 MAX_FUZZY_NGRAM = 3  # longest run of words compared with misspelling tolerance
 MIN_FUZZY_LEN = 5  # shorter words must match exactly ("TACE", "NEC", "5-FU")
+# Markup characters that should separate words ("<b>CAPTEM</b>"); replaced one-for-one by
+# spaces so entity offsets still point into the original text.
+SEPARATORS = re.compile(r"[<>{}\[\]|\\^`~*_=]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ class TermMatcher:
         self.nlp = nlp or spacy.blank("en")
         self.index: Dict[str, str] = kb.term_index()
         self.broad = {e.id for e in kb.entries.values() if e.broad}
+        self.kinds: Dict[str, str] = {
+            e.id: e.kind.replace("_", "") for e in kb.entries.values()
+        }
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for entry in kb.entries.values():
             patterns = [self.nlp.make_doc(term) for term, _ in entry.terms()]
@@ -113,7 +122,7 @@ class TermMatcher:
 
     def find(self, text: str) -> List[TermMatch]:
         """All non-overlapping KB terms in ``text``, longest first, in reading order."""
-        doc = self.nlp.make_doc(text)
+        doc = self.nlp.make_doc(SEPARATORS.sub(" ", text))
         candidates: List[Tuple[int, int, str, str]] = []  # token start, end, id, how
         for match_id, start, end in self.phrases(doc):
             candidates.append((start, end, self.nlp.vocab.strings[match_id], "exact"))
@@ -159,6 +168,16 @@ class TermMatcher:
             if match.entry_id not in seen:
                 seen.append(match.entry_id)
         return seen
+
+
+@functools.lru_cache(maxsize=4)
+def _matcher_for_dir(kb_dir: Optional[str]) -> TermMatcher:
+    return TermMatcher(load_kb(kb_dir))
+
+
+def matcher_for(kb_dir: Optional[str] = None) -> TermMatcher:
+    """One shared matcher per KB directory per process (building one takes a moment)."""
+    return _matcher_for_dir(kb_dir)
 
 
 def specific_first(entry_ids: Sequence[str], broad: Iterable[str]) -> List[str]:

@@ -145,3 +145,25 @@ def test_missing_facet_of_a_concept_answers_without_apology(real_kb) -> None:
     plan = plan_answer(real_kb, "ask_how_given", ["captem_prrt_trial"], text="can they be given together")
     assert plan.kb_ids == ["captem_prrt_trial"]
     assert "no_reviewed_facet" not in texts(plan)
+
+
+def test_pronoun_follow_up_beats_the_broad_default(real_kb) -> None:
+    plan = plan_answer(
+        real_kb, "ask_is_chemo", ["chemotherapy"], topic="folfox", text="is it chemo?"
+    )
+    assert plan.kb_ids == ["folfox"] and plan.facet == "is_chemo"
+    plan = plan_answer(real_kb, "ask_is_chemo", ["chemotherapy"], text="what counts as chemo")
+    assert plan.kb_ids == ["chemo_vs_targeted"]
+
+
+def test_red_flag_with_crisis_wording_adds_crisis_support(real_kb) -> None:
+    plan = plan_answer(real_kb, "red_flag", [], text="fever and I want to end it", also_crisis=True)
+    assert texts(plan) == ["utter_crisis"]
+
+
+def test_concepts_are_offered_under_their_own_title(real_kb) -> None:
+    ranking = [{"name": "ask_is_chemo"}, {"name": "ask_how_given"}]
+    out = plan_suggestions(real_kb, ranking, ["future_of_chemo"], None)
+    assert [(s.label, s.payload) for s in out] == [
+        ("button_topic", '/ask_what_is{"kb_term": "future_of_chemo"}')
+    ]

@@ -93,3 +93,9 @@ def test_edit_distance() -> None:
     assert damerau_levenshtein("captem", "catpem", 2) == 1  # transposition
     assert damerau_levenshtein("abc", "xyz12345", 2) == 3  # stops early past the limit
     assert fuzzy_limit(4) == 0 and fuzzy_limit(6) == 1 and fuzzy_limit(12) == 2
+
+
+def test_markup_does_not_hide_terms(matcher) -> None:
+    text = "<b>what is CAPTEM?</b>"
+    (match,) = matcher.find(text)
+    assert match.entry_id == "captem" and text[match.start : match.end] == "CAPTEM"
