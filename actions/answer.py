@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,7 +21,11 @@ ENTITY = "kb_term"
 def entity_ids(tracker: Tracker) -> List[str]:
     """KB entry ids recognised in the latest user message, in order."""
     entities = tracker.latest_message.get("entities") or []
-    return [str(e["value"]) for e in entities if e.get("entity") == ENTITY and e.get("value")]
+    return [
+        str(e["value"])
+        for e in entities
+        if e.get("entity") == ENTITY and e.get("value")
+    ]
 
 
 class ActionAnswerQuestion(Action):
@@ -33,7 +37,7 @@ class ActionAnswerQuestion(Action):
     Sets: ``topic`` (last entry answered) and ``facet`` (what was asked about it).
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain and rules."""
         return "action_answer_question"
 
@@ -50,8 +54,12 @@ class ActionAnswerQuestion(Action):
             topic=tracker.get_slot("topic"),
             facet=tracker.get_slot("facet"),
             text=tracker.latest_message.get("text") or "",
-            also_crisis=bool((tracker.latest_message.get("safety") or {}).get("also_crisis")),
+            also_crisis=bool(
+                (tracker.latest_message.get("safety") or {}).get("also_crisis")
+            ),
         )
-        logger.debug("answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids)
+        logger.debug(
+            "answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids
+        )
         dispatch_plan(dispatcher, kb, plan)
         return [SlotSet("topic", plan.topic), SlotSet("facet", plan.facet)]

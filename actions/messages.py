@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.planning import Plan, kb_payload
@@ -11,7 +12,9 @@ from kb.model import KnowledgeBase
 logger = logging.getLogger(__name__)
 
 
-def dispatch_plan(dispatcher: CollectingDispatcher, kb: KnowledgeBase, plan: Plan) -> None:
+def dispatch_plan(
+    dispatcher: CollectingDispatcher, kb: KnowledgeBase, plan: Plan
+) -> None:
     """Send each part of ``plan`` in order: KB text with its source payload, a fixed KB
     message, or a domain response."""
     for part in plan.parts:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from kb.model import Entry, KnowledgeBase
 
@@ -17,7 +17,19 @@ CRISIS = "utter_crisis"
 MAX_ENTRIES = 3  # answer at most this many topics named in one message
 # Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
 REFERENCE_WORDS = frozenset(
-    "it its it's that this they them those these one same".split()
+    [
+        "it",
+        "its",
+        "it's",
+        "that",
+        "this",
+        "they",
+        "them",
+        "those",
+        "these",
+        "one",
+        "same",
+    ]
 )
 SHORT_FOLLOWUP_WORDS = 4  # a message this short with no topic is taken as a follow-up
 PERSONAL = "ask_personal_advice"
@@ -28,13 +40,13 @@ RED_FLAG = "red_flag"
 class Part:
     """One message: KB text about an entry, a fixed KB message, or a domain response."""
 
-    response: Optional[str] = None  # domain response name (utter_disclaimer)
-    message: Optional[str] = None  # key in kb/messages.yml
+    response: str | None = None  # domain response name (utter_disclaimer)
+    message: str | None = None  # key in kb/messages.yml
     values: Dict[str, str] = field(default_factory=dict)
-    entry: Optional[Entry] = None
-    facet: Optional[str] = None
-    text: Optional[str] = None
-    source: Optional[str] = None
+    entry: Entry | None = None
+    facet: str | None = None
+    text: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,8 @@ class Plan:
     """What to say, in order, and which topic/facet the conversation is now about."""
 
     parts: List[Part]
-    topic: Optional[str]
-    facet: Optional[str]
+    topic: str | None
+    facet: str | None
 
     @property
     def kb_ids(self) -> List[str]:
@@ -54,7 +66,9 @@ class Plan:
 def refers_back(text: str) -> bool:
     """True if the message points at an earlier topic ("is it..."), or is a short follow-up."""
     words = re.findall(r"[a-z']+", (text or "").lower())
-    return bool(REFERENCE_WORDS.intersection(words)) or len(words) <= SHORT_FOLLOWUP_WORDS
+    return (
+        bool(REFERENCE_WORDS.intersection(words)) or len(words) <= SHORT_FOLLOWUP_WORDS
+    )
 
 
 def is_fixed_topic(kb: KnowledgeBase, intent: str) -> bool:
@@ -67,7 +81,7 @@ def resolve_entries(
     kb: KnowledgeBase,
     intent: str,
     entity_ids: Sequence[str],
-    topic: Optional[str],
+    topic: str | None,
     text: str,
 ) -> List[Entry]:
     """Which entries a question is about: named topics, else the topic under discussion,
@@ -109,9 +123,13 @@ def _kb_part(entry: Entry, facet: str) -> List[Part]:
         return [Part(message="no_reviewed_side_effects", values={"title": entry.title})]
     general = entry.facet("what_is")
     assert general is not None  # every entry has an answer (validated on load)
-    answer = Part(entry=entry, facet="what_is", text=general.text, source=general.source)
+    answer = Part(
+        entry=entry, facet="what_is", text=general.text, source=general.source
+    )
     if entry.kind not in FACETED_KINDS:
-        return [answer]  # a concept's general answer is the reviewed answer to the question
+        return [
+            answer
+        ]  # a concept's general answer is the reviewed answer to the question
     return [Part(message="no_reviewed_facet", values={"title": entry.title}), answer]
 
 
@@ -119,8 +137,8 @@ def plan_answer(
     kb: KnowledgeBase,
     intent: str,
     entity_ids: Sequence[str],
-    topic: Optional[str] = None,
-    facet: Optional[str] = None,
+    topic: str | None = None,
+    facet: str | None = None,
     text: str = "",
     also_crisis: bool = False,
 ) -> Plan:
@@ -129,8 +147,12 @@ def plan_answer(
     if intent == RED_FLAG:
         # The rule already sent the urgent message; add KB content only for a named topic.
         named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
-        parts = [p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")]
-        if also_crisis:  # the message also spoke of self-harm: crisis support before any KB text
+        parts = [
+            p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")
+        ]
+        if (
+            also_crisis
+        ):  # the message also spoke of self-harm: crisis support before any KB text
             parts.insert(0, Part(response=CRISIS))
         return Plan(parts, named[-1] if named else topic, facet)
 
@@ -138,7 +160,9 @@ def plan_answer(
         # General information only; the rule adds utter_personal_boundary and the disclaimer.
         named = [e for e in entity_ids if e in kb.entries]
         named = [e for e in named if not kb.entries[e].broad] or named
-        parts = [p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")]
+        parts = [
+            p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")
+        ]
         return Plan(parts, named[-1] if named else topic, "what_is")
 
     rule = kb.routing.get(intent, {"facet": "what_is"})
@@ -149,7 +173,9 @@ def plan_answer(
     if not entries:
         if intent == "followup_topic" or (topic is None and not text.strip()):
             return Plan([Part(message="ask_which_topic")], topic, wanted)
-        return Plan([Part(message="no_reviewed_info"), Part(response=DISCLAIMER)], topic, wanted)
+        return Plan(
+            [Part(message="no_reviewed_info"), Part(response=DISCLAIMER)], topic, wanted
+        )
     parts = [p for entry in entries for p in _kb_part(entry, wanted)]
     if is_fixed_topic(kb, intent):
         # "Will I need chemo for my pancreatic NET?": the general answer, then what the KB says
@@ -215,7 +241,7 @@ def plan_suggestions(
     kb: KnowledgeBase,
     ranking: Sequence[Dict[str, object]],
     entity_ids: Sequence[str],
-    topic: Optional[str],
+    topic: str | None,
 ) -> List[Suggestion]:
     """Two or three likely readings of an unclear message, most likely first."""
     named = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
@@ -242,7 +268,9 @@ def plan_suggestions(
         entry = kb.entries[subject]
         label = "button_what_is" if entry.kind in FACETED_KINDS else "button_topic"
         out.append(
-            Suggestion(label, {"title": entry.title}, f'/ask_what_is{{"kb_term": "{subject}"}}')
+            Suggestion(
+                label, {"title": entry.title}, f'/ask_what_is{{"kb_term": "{subject}"}}'
+            )
         )
     unique: Dict[str, Suggestion] = {}
     for s in out:

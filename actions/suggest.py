@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -22,7 +22,7 @@ class ActionOfferTopics(Action):
     nothing is likely enough. Sets no slots.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain and rules."""
         return "action_offer_topics"
 
@@ -41,7 +41,8 @@ class ActionOfferTopics(Action):
             dispatcher.utter_message(text=kb.message("ask_rephrase"))
             return []
         buttons = [
-            {"title": kb.message(s.label, **s.values), "payload": s.payload} for s in suggestions
+            {"title": kb.message(s.label, **s.values), "payload": s.payload}
+            for s in suggestions
         ]
         dispatcher.utter_message(text=kb.message("offer_topics"), buttons=buttons)
         return []

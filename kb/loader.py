@@ -17,7 +17,7 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import yaml
 
@@ -82,8 +82,8 @@ class KBError(ValueError):
         self,
         path: Path | str,
         message: str,
-        entry: Optional[str] = None,
-        field: Optional[str] = None,
+        entry: str | None = None,
+        field: str | None = None,
     ) -> None:
         self.path = str(path)
         self.entry = entry
@@ -104,7 +104,9 @@ def _read_yaml(path: Path) -> Any:
         raise KBError(path, f"not valid YAML ({exc})") from exc
 
 
-def _str(path: Path, entry: str, data: Dict[str, Any], name: str, required: bool) -> Optional[str]:
+def _str(
+    path: Path, entry: str, data: Dict[str, Any], name: str, required: bool
+) -> str | None:
     value = data.get(name)
     if value is None:
         if required:
@@ -115,7 +117,9 @@ def _str(path: Path, entry: str, data: Dict[str, Any], name: str, required: bool
     return " ".join(value.split()) if name != "detail" else value.strip()
 
 
-def _str_list(path: Path, entry: str, data: Dict[str, Any], name: str) -> Tuple[str, ...]:
+def _str_list(
+    path: Path, entry: str, data: Dict[str, Any], name: str
+) -> Tuple[str, ...]:
     value = data.get(name) or []
     if not isinstance(value, list) or not all(
         isinstance(v, (str, int)) and str(v).strip() for v in value
@@ -179,19 +183,25 @@ def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
         raise KBError(path, f"must be one of {list(KINDS)}", eid, "kind")
     answer = _str(path, eid, data, "answer", True) or ""
     if len(answer) > MAX_ANSWER_CHARS:
-        raise KBError(path, f"is longer than {MAX_ANSWER_CHARS} characters", eid, "answer")
+        raise KBError(
+            path, f"is longer than {MAX_ANSWER_CHARS} characters", eid, "answer"
+        )
 
     entry_sources = _str_list(path, eid, data, "sources")
     for sid in entry_sources:
         if sid not in sources:
-            raise KBError(path, f"unknown source '{sid}' (see kb/sources/)", eid, "sources")
+            raise KBError(
+                path, f"unknown source '{sid}' (see kb/sources/)", eid, "sources"
+            )
 
     reviewed = data["reviewed"]
     if isinstance(reviewed, str):
         try:
             reviewed = dt.date.fromisoformat(reviewed)
         except ValueError as exc:
-            raise KBError(path, "must be a date like 2026-11-26", eid, "reviewed") from exc
+            raise KBError(
+                path, "must be a date like 2026-11-26", eid, "reviewed"
+            ) from exc
     if not isinstance(reviewed, dt.date):
         raise KBError(path, "must be a date like 2026-11-26", eid, "reviewed")
 
@@ -205,7 +215,9 @@ def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
     facets: Dict[str, Facet] = {}
     raw_facets = data.get("facets") or {}
     if not isinstance(raw_facets, dict):
-        raise KBError(path, "must be a mapping of facet name to {text, source}", eid, "facets")
+        raise KBError(
+            path, "must be a mapping of facet name to {text, source}", eid, "facets"
+        )
     for name, value in raw_facets.items():
         fname = f"facets.{name}"
         if name not in FACETS:
@@ -214,10 +226,15 @@ def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
             raise KBError(path, "must have exactly 'text' and 'source'", eid, fname)
         text = _str(path, eid, value, "text", True) or ""
         if len(text) > MAX_FACET_CHARS:
-            raise KBError(path, f"is longer than {MAX_FACET_CHARS} characters", eid, fname)
+            raise KBError(
+                path, f"is longer than {MAX_FACET_CHARS} characters", eid, fname
+            )
         if value["source"] not in entry_sources:
             raise KBError(
-                path, f"source '{value['source']}' is not in the entry's sources", eid, fname
+                path,
+                f"source '{value['source']}' is not in the entry's sources",
+                eid,
+                fname,
             )
         facets[name] = Facet(text=text, source=value["source"])
 
@@ -249,14 +266,19 @@ def _load_routing(kb_dir: Path, entries: Dict[str, Entry]) -> Dict[str, Dict[str
     routing: Dict[str, Dict[str, str]] = {}
     for intent, rule in data["intents"].items():
         if not isinstance(rule, dict) or not set(rule) <= {"facet", "default_entry"}:
-            raise KBError(path, "must be a mapping with 'facet' and/or 'default_entry'", intent)
+            raise KBError(
+                path, "must be a mapping with 'facet' and/or 'default_entry'", intent
+            )
         facet = rule.get("facet", "what_is")
         if facet != "what_is" and facet not in FACETS:
             raise KBError(path, f"unknown facet '{facet}'", intent, "facet")
         default = rule.get("default_entry")
         if default is not None and default not in entries:
             raise KBError(path, f"unknown entry '{default}'", intent, "default_entry")
-        routing[intent] = {"facet": facet, **({"default_entry": default} if default else {})}
+        routing[intent] = {
+            "facet": facet,
+            **({"default_entry": default} if default else {}),
+        }
     return routing
 
 
@@ -271,7 +293,9 @@ def _load_messages(kb_dir: Path) -> Dict[str, str]:
         text = _str(path, "messages", raw, key, True) or ""
         bad = [p for p in PLACEHOLDER_RE.findall(text) if p != "title"]
         if bad:
-            raise KBError(path, f"unknown placeholder(s) {bad}; only {{title}}", "messages", key)
+            raise KBError(
+                path, f"unknown placeholder(s) {bad}; only {{title}}", "messages", key
+            )
         messages[key] = text
     unknown = sorted(set(raw) - set(MESSAGE_KEYS))
     if unknown:
@@ -279,15 +303,24 @@ def _load_messages(kb_dir: Path) -> Dict[str, str]:
     return messages
 
 
-def _check_cross_references(entries: Dict[str, Entry], routing: Dict[str, Dict[str, str]]) -> None:
+def _check_cross_references(
+    entries: Dict[str, Entry], routing: Dict[str, Dict[str, str]]
+) -> None:
     owners: Dict[str, str] = {}
     defaults = {rule.get("default_entry") for rule in routing.values()}
     for entry in entries.values():
         for rid in entry.related:
             if rid not in entries:
-                raise KBError(entry.path, f"unknown related entry '{rid}'", entry.id, "related")
+                raise KBError(
+                    entry.path, f"unknown related entry '{rid}'", entry.id, "related"
+                )
             if rid == entry.id:
-                raise KBError(entry.path, "an entry cannot be related to itself", entry.id, "related")
+                raise KBError(
+                    entry.path,
+                    "an entry cannot be related to itself",
+                    entry.id,
+                    "related",
+                )
         if not any(True for _ in entry.terms()) and entry.id not in defaults:
             raise KBError(
                 entry.path,
@@ -298,7 +331,12 @@ def _check_cross_references(entries: Dict[str, Entry], routing: Dict[str, Dict[s
         for term, kind in entry.terms():
             key = normalise_term(term)
             if not key:
-                raise KBError(entry.path, f"term '{term}' has no letters or digits", entry.id, kind)
+                raise KBError(
+                    entry.path,
+                    f"term '{term}' has no letters or digits",
+                    entry.id,
+                    kind,
+                )
             other = owners.get(key)
             if other is not None and other != entry.id:
                 raise KBError(
@@ -324,7 +362,9 @@ def read_kb(kb_dir: Path | str | None = None) -> KnowledgeBase:
     routing = _load_routing(base, entries)
     _check_cross_references(entries, routing)
     messages = _load_messages(base)
-    return KnowledgeBase(entries=entries, sources=sources, routing=routing, messages=messages)
+    return KnowledgeBase(
+        entries=entries, sources=sources, routing=routing, messages=messages
+    )
 
 
 @functools.lru_cache(maxsize=8)

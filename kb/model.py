@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 # What an entry can be about. ``non_chemo`` is a treatment people often mistake for chemo.
 KINDS = ("drug", "regimen", "concept", "procedure", "non_chemo", "myth")
@@ -31,8 +31,8 @@ class Source:
     id: str
     title: str
     publisher: str
-    url: Optional[str] = None
-    note: Optional[str] = None
+    url: str | None = None
+    note: str | None = None
 
     def citation(self) -> str:
         """Short human-readable citation, e.g. for a channel's "sources" line."""
@@ -61,8 +61,8 @@ class Entry:
     brands: Tuple[str, ...] = ()
     abbreviations: Tuple[str, ...] = ()
     misspellings: Tuple[str, ...] = ()
-    is_chemo: Optional[bool] = None
-    detail: Optional[str] = None
+    is_chemo: bool | None = None
+    detail: str | None = None
     facets: Dict[str, Facet] = field(default_factory=dict)
     related: Tuple[str, ...] = ()
     # A broad topic ("chemotherapy", "NET") yields to a more specific entry or to
@@ -81,7 +81,7 @@ class Entry:
             for term in terms:
                 yield term, kind
 
-    def facet(self, name: str) -> Optional[Facet]:
+    def facet(self, name: str) -> Facet | None:
         """The reviewed text for ``name``, or None if the KB holds none."""
         if name == "what_is":
             return Facet(self.answer, self.sources[0])
@@ -101,7 +101,7 @@ class KnowledgeBase:
         """A fixed sentence from ``kb/messages.yml`` with ``{title}`` filled in."""
         return self.messages[key].format(**values)
 
-    def get(self, entry_id: str) -> Optional[Entry]:
+    def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""
         return self.entries.get(entry_id)
 

@@ -16,7 +16,13 @@ from typing import Dict, List
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kb.loader import DEFAULT_KB_DIR, KBError, _load_entry, _load_sources, read_kb  # noqa: E402
+from kb.loader import (
+    DEFAULT_KB_DIR,
+    KBError,
+    _load_entry,
+    _load_sources,
+    read_kb,
+)  # noqa: E402, I001
 
 DEFAULT_SEED = ROOT.parent / "shared" / "seed" / "000_fdb944165978fa01.txt"
 RUN = 10  # words in a row that count as copying
@@ -34,7 +40,9 @@ def copied_runs(kb_dir: Path, seed_path: Path, run: int = RUN) -> Dict[str, int]
     for path in sorted(kb_dir.rglob("*")):
         if path.suffix in {".yml", ".yaml", ".md", ".json"}:
             words = _words(path.read_text(encoding="utf-8"))
-            hits = sum(tuple(words[i : i + run]) in grams for i in range(len(words) - run + 1))
+            hits = sum(
+                tuple(words[i : i + run]) in grams for i in range(len(words) - run + 1)
+            )
             if hits:
                 found[str(path.relative_to(kb_dir.parent))] = hits
     return found
@@ -65,7 +73,9 @@ def main() -> int:
     if args.seed.exists():
         for name, hits in copied_runs(args.kb, args.seed).items():
             problems += 1
-            print(f"Copied wording: {name} shares {hits} runs of {RUN} words with the seed")
+            print(
+                f"Copied wording: {name} shares {hits} runs of {RUN} words with the seed"
+            )
     else:
         print(f"(seed article not found at {args.seed}; wording check skipped)")
     return 1 if problems else 0

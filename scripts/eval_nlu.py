@@ -23,25 +23,34 @@ logger = logging.getLogger(__name__)
 THRESHOLDS = {"intent_accuracy": 0.90, "intent_macro_f1": 0.90, "kb_term_recall": 0.95}
 
 
-def macro_f1(gold: List[str], pred: List[str]) -> Tuple[float, Dict[str, Dict[str, float]]]:
+def macro_f1(
+    gold: List[str], pred: List[str]
+) -> Tuple[float, Dict[str, Dict[str, float]]]:
     """Macro-averaged F1 over the gold labels, and per-label precision/recall/F1/support."""
     labels = sorted(set(gold))
     per: Dict[str, Dict[str, float]] = {}
     for label in labels:
-        tp = sum(g == p == label for g, p in zip(gold, pred))
-        fp = sum(p == label and g != label for g, p in zip(gold, pred))
-        fn = sum(g == label and p != label for g, p in zip(gold, pred))
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label and g != label for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+        f1 = (
+            2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        )
+        per[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": tp + fn,
+        }
     return sum(v["f1"] for v in per.values()) / len(per), per
 
 
 def term_scores(gold: List[List[str]], found: List[List[str]]) -> Tuple[float, float]:
     """Recall and precision of KB entry ids per message (multiset match)."""
     tp = fn = fp = 0
-    for g, f in zip(gold, found):
+    for g, f in zip(gold, found, strict=True):
         gc, fc = Counter(g), Counter(f)
         hit = sum((gc & fc).values())
         tp += hit
@@ -52,7 +61,9 @@ def term_scores(gold: List[List[str]], found: List[List[str]]) -> Tuple[float, f
     return recall, precision
 
 
-async def parse_all(model: Path, texts: List[str]) -> Tuple[List[Dict[str, Any]], float]:
+async def parse_all(
+    model: Path, texts: List[str]
+) -> Tuple[List[Dict[str, Any]], float]:
     """Parse every text with the trained model; returns results and seconds per message."""
     from rasa.core.agent import Agent
 
@@ -81,12 +92,15 @@ def evaluate(model: Path, data: Path) -> Dict[str, Any]:
     recall, precision = term_scores(gold_terms, found_terms)
     errors = [
         {"text": t, "gold": g, "predicted": p}
-        for t, g, p in zip(texts, gold_intents, pred_intents)
+        for t, g, p in zip(texts, gold_intents, pred_intents, strict=True)
         if g != p
     ]
     return {
         "messages": len(texts),
-        "intent_accuracy": sum(g == p for g, p in zip(gold_intents, pred_intents)) / len(texts),
+        "intent_accuracy": sum(
+            g == p for g, p in zip(gold_intents, pred_intents, strict=True)
+        )
+        / len(texts),
         "intent_macro_f1": f1,
         "kb_term_recall": recall,
         "kb_term_precision": precision,
@@ -94,7 +108,9 @@ def evaluate(model: Path, data: Path) -> Dict[str, Any]:
         "low_confidence": pred_intents.count("nlu_fallback"),
         "parse_ms_per_message": per_message * 1000,
         "per_intent": per_intent,
-        "confusions": Counter(f"{e['gold']} -> {e['predicted']}" for e in errors).most_common(),
+        "confusions": Counter(
+            f"{e['gold']} -> {e['predicted']}" for e in errors
+        ).most_common(),
         "errors": errors,
     }
 
@@ -109,9 +125,18 @@ def markdown(metrics: Dict[str, Any]) -> str:
         "| metric | value | threshold |",
         "| --- | --- | --- |",
     ]
-    for key in ("intent_accuracy", "intent_macro_f1", "kb_term_recall", "kb_term_precision"):
+    for key in (
+        "intent_accuracy",
+        "intent_macro_f1",
+        "kb_term_recall",
+        "kb_term_precision",
+    ):
         lines.append(f"| {key} | {metrics[key]:.3f} | {THRESHOLDS.get(key, '')} |")
-    lines += ["", "| intent | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| intent | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, row in metrics["per_intent"].items():
         lines.append(
             f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} "
@@ -139,12 +164,19 @@ def main() -> int:
     (args.out / "heldout.md").write_text(markdown(metrics))
     print(f"\nHeld-out NLU evaluation ({metrics['messages']} messages, {args.data})")
     failed = []
-    for key in ("intent_accuracy", "intent_macro_f1", "kb_term_recall", "kb_term_precision"):
+    for key in (
+        "intent_accuracy",
+        "intent_macro_f1",
+        "kb_term_recall",
+        "kb_term_precision",
+    ):
         limit = THRESHOLDS.get(key)
         ok = limit is None or metrics[key] >= limit
         failed += [] if ok else [key]
         shown = f"(threshold {limit:.2f})" if limit else ""
-        print(f"  {key:<20} {metrics[key]:.3f} {shown} {'' if ok else 'BELOW THRESHOLD'}")
+        print(
+            f"  {key:<20} {metrics[key]:.3f} {shown} {'' if ok else 'BELOW THRESHOLD'}"
+        )
     print(f"  low-confidence (buttons offered): {metrics['low_confidence']}")
     print(f"  NLU parse time: {metrics['parse_ms_per_message']:.1f} ms per message")
     for pair, count in metrics["confusions"][:8]:

@@ -20,7 +20,9 @@ def python() -> str:
 def child_env(**extra: str) -> dict:
     """Environment for Rasa and the action server: repo on PYTHONPATH, quiet TF logs."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+    )
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")

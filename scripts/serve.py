@@ -17,7 +17,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List, Optional
+from typing import IO, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,7 +42,9 @@ def free_port() -> int:
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     """True if GET ``url`` answers 200."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(
+            url, timeout=timeout
+        ) as resp:  # noqa: S310 (loopback)
             return resp.status == 200
     except OSError:
         return False
@@ -55,11 +57,11 @@ class ServerConfig:
     model: Path
     rasa_port: int = 5005
     actions_port: int = 5055
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # `make run HOST=0.0.0.0` to accept other machines
     credentials: Path = ROOT / "bot" / "credentials.yml"
     endpoints: Path = ROOT / "bot" / "endpoints.yml"
     tracker_db: Path = VAR / "tracker.db"
-    log_dir: Optional[Path] = None  # None: children write to this terminal
+    log_dir: Path | None = None  # None: children write to this terminal
     extra_env: dict = field(default_factory=dict)
     start_actions: bool = True
 
@@ -94,12 +96,16 @@ class Servers:
         self.procs.append(proc)
         return proc
 
-    def start(self, timeout: float = 240.0) -> "Servers":
+    def start(self, timeout: float = 240.0) -> Servers:
         """Start both servers and wait until they answer, or raise RuntimeError."""
         cfg = self.config
-        for port in (cfg.rasa_port, cfg.actions_port) if cfg.start_actions else (cfg.rasa_port,):
+        for port in (
+            (cfg.rasa_port, cfg.actions_port) if cfg.start_actions else (cfg.rasa_port,)
+        ):
             if not port_free(port):
-                raise RuntimeError(f"port {port} is already in use; stop what uses it first")
+                raise RuntimeError(
+                    f"port {port} is already in use; stop what uses it first"
+                )
         cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
         env = child_env(
             ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
@@ -109,7 +115,15 @@ class Servers:
         if cfg.start_actions:
             self._spawn(
                 "actions",
-                [python(), "-m", "rasa_sdk", "--actions", "actions", "--port", str(cfg.actions_port)],
+                [
+                    python(),
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(cfg.actions_port),
+                ],
                 env,
             )
         self._spawn(
@@ -132,7 +146,9 @@ class Servers:
             for proc in self.procs:
                 if proc.poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"a server exited early (code {proc.returncode})")
+                    raise RuntimeError(
+                        f"a server exited early (code {proc.returncode})"
+                    )
             if all(http_ok(url) for url in checks):
                 return self
             time.sleep(0.5)
@@ -165,7 +181,7 @@ class Servers:
         self.procs.clear()
         self._logs.clear()
 
-    def __enter__(self) -> "Servers":
+    def __enter__(self) -> Servers:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -176,11 +192,15 @@ def main() -> int:
     """CLI used by ``make run``: foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("RASA_PORT", 5005))
+    )
     parser.add_argument(
         "--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055))
     )
-    parser.add_argument("--credentials", type=Path, default=ROOT / "bot" / "credentials.yml")
+    parser.add_argument(
+        "--credentials", type=Path, default=ROOT / "bot" / "credentials.yml"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     servers = Servers(
@@ -189,6 +209,7 @@ def main() -> int:
             rasa_port=args.port,
             actions_port=args.actions_port,
             credentials=args.credentials,
+            host=args.host,
         )
     )
 

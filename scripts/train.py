@@ -63,7 +63,9 @@ def train(force: bool = False, models: Path = MODELS) -> Path:
     models.mkdir(parents=True, exist_ok=True)
     target = model_path(models)
     with open(models / ".train.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another training of the same inputs waits here
+        fcntl.flock(
+            lock, fcntl.LOCK_EX
+        )  # another training of the same inputs waits here
         if target.exists() and not force:
             logger.info("model is up to date: %s", target.name)
             return target
@@ -94,7 +96,9 @@ def main() -> int:
     """CLI: ``python scripts/train.py [--force] [--print-hash]``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="train even if cached")
-    parser.add_argument("--print-path", action="store_true", help="only print the model path")
+    parser.add_argument(
+        "--print-path", action="store_true", help="only print the model path"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.print_path:

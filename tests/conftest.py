@@ -27,7 +27,9 @@ def write(path: Path, text: str) -> Path:
 def tmp_kb_dir(tmp_path: Path) -> Path:
     """A copy of the real KB that a test may break."""
     target = tmp_path / "kb"
-    shutil.copytree(REAL_KB, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(
+        REAL_KB, target, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )
     return target
 
 

@@ -8,7 +8,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Optional, Set
+from typing import Any, Set
 
 from rasa.shared.core.events import BotUttered, UserUttered
 
@@ -29,7 +29,9 @@ def max_message_chars() -> int:
 
         return int(load_settings().input.max_message_chars)
     except Exception:  # settings missing or invalid: keep the documented default
-        logger.warning("could not read input.max_message_chars; using %d", DEFAULT_MAX_CHARS)
+        logger.warning(
+            "could not read input.max_message_chars; using %d", DEFAULT_MAX_CHARS
+        )
         return DEFAULT_MAX_CHARS
 
 
@@ -45,8 +47,8 @@ def clean_text(text: str) -> str:
 class Checked:
     """Result of checking one incoming message: text to process, or a reply to send."""
 
-    text: Optional[str] = None
-    reply: Optional[str] = None  # key of a kb/messages.yml sentence to send instead
+    text: str | None = None
+    reply: str | None = None  # key of a kb/messages.yml sentence to send instead
 
 
 def check_message(text: str, max_chars: int) -> Checked:

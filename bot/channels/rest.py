@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -14,7 +14,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import check_message, max_message_chars, neutralise_commands, reply_text
+from bot.channels.guard import (
+    check_message,
+    max_message_chars,
+    neutralise_commands,
+    reply_text,
+)
 
 logger = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 128
@@ -32,10 +37,18 @@ def parse_body(request: Request) -> Dict[str, Any] | HTTPResponse:
     except (ValueError, UnicodeDecodeError):
         return bad_request("body must be valid JSON")
     if not isinstance(body, dict):
-        return bad_request('body must be a JSON object like {"sender": "...", "message": "..."}')
+        return bad_request(
+            'body must be a JSON object like {"sender": "...", "message": "..."}'
+        )
     sender = body.get("sender")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        return bad_request(f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS}")
+    if (
+        not isinstance(sender, str)
+        or not sender.strip()
+        or len(sender) > MAX_SENDER_CHARS
+    ):
+        return bad_request(
+            f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS}"
+        )
     if not isinstance(body.get("message"), str):
         return bad_request("'message' must be a string")
     metadata = body.get("metadata")
@@ -48,19 +61,21 @@ class SafeRestInput(RestInput):
     """REST channel at ``/webhooks/rest/webhook`` with input checks (see module docstring)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """Keep Rasa's channel name so URLs and clients stay the same."""
         return "rest"
 
-    def __init__(self, max_chars: Optional[int] = None) -> None:
+    def __init__(self, max_chars: int | None = None) -> None:
         self.max_chars = max_chars or max_message_chars()
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SafeRestInput":
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> SafeRestInput:
         """Optional ``max_chars`` in credentials.yml; default from config/safety.yml."""
         return cls((credentials or {}).get("max_chars"))
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
         """Routes: GET / (health) and POST /webhook."""
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
@@ -77,7 +92,9 @@ class SafeRestInput(RestInput):
             agent = getattr(request.app.ctx, "agent", None)
             checked = check_message(body["message"], self.max_chars)
             if checked.reply:
-                return response.json([{"recipient_id": sender, "text": reply_text(checked.reply)}])
+                return response.json(
+                    [{"recipient_id": sender, "text": reply_text(checked.reply)}]
+                )
             text = await neutralise_commands(checked.text or "", agent, sender)
             collector = CollectingOutputChannel()
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,26 +30,26 @@ class KBTermExtractor(GraphComponent, EntityExtractorMixin):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Defaults for the component's config in config.yml."""
         return {"kb_dir": None, "entity": "kb_term"}
 
-    def __init__(self, config: Dict[Text, Any], matcher: TermMatcher) -> None:
+    def __init__(self, config: Dict[str, Any], matcher: TermMatcher) -> None:
         self._config = config
         self._matcher = matcher
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "KBTermExtractor":
+    ) -> KBTermExtractor:
         """Build (or reuse) the matcher from the KB when the model is loaded."""
         return cls(config, matcher_for(config.get("kb_dir")))
 
-    def entities_for(self, text: Optional[str]) -> List[Dict[Text, Any]]:
+    def entities_for(self, text: str | None) -> List[Dict[str, Any]]:
         """Rasa entity dicts for the KB terms in ``text``."""
         if not text:
             return []

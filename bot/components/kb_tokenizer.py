@@ -10,7 +10,7 @@ matter for the intent ("why am I not on chemo?"). Entities are extracted separat
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -37,26 +37,26 @@ class KBTermTokenizer(WhitespaceTokenizer):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """WhitespaceTokenizer's defaults plus the KB directory."""
         return {**WhitespaceTokenizer.get_default_config(), "kb_dir": None}
 
-    def __init__(self, config: Dict[Text, Any], matcher: TermMatcher) -> None:
+    def __init__(self, config: Dict[str, Any], matcher: TermMatcher) -> None:
         super().__init__(config)
         self._matcher = matcher
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "KBTermTokenizer":
+    ) -> KBTermTokenizer:
         """Build (or reuse) the KB matcher when the model is trained or loaded."""
         return cls(config, matcher_for(config.get("kb_dir")))
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Whitespace tokens, with each specific KB term replaced by ``kb<kind>``."""
         tokens = super().tokenize(message, attribute)
         if attribute != TEXT:
@@ -71,7 +71,9 @@ class KBTermTokenizer(WhitespaceTokenizer):
         merged: List[Token] = []
         used = set()
         for token in tokens:
-            span = next((s for s in spans if token.start < s[1] and s[0] < token.end), None)
+            span = next(
+                (s for s in spans if token.start < s[1] and s[0] < token.end), None
+            )
             if span is None:
                 merged.append(token)
             elif span not in used:

@@ -1,21 +1,31 @@
-"""Deterministic safety layer: force ``red_flag`` / ``crisis`` / ``other_language`` intents.
+"""Deterministic safety layer: force ``red_flag`` / ``crisis`` / ``ask_personal_advice`` /
+``other_language`` intents.
 
 ``SafetyIntentOverride`` runs LAST in the NLU pipeline (after the trained classifier and
 ``FallbackClassifier``). It never lets a statistical model decide whether a message about
-a fever, bleeding or suicide gets the urgent answer:
+a fever, bleeding, suicide or a dose gets the safe answer:
 
 1. Red flags (spaCy ``Matcher`` over a blank English tokenizer, no model download):
    fever / high temperature / shivering / rigors, a temperature reading at or above the
-   threshold in ``config/safety.yml`` (C or F), feeling suddenly unwell, breathlessness,
-   chest pain, bleeding, unusual bruising, vomiting or diarrhoea that will not stop,
-   confusion, collapse, severe pain; common misspellings, carer wording and red-flag words
-   in other languages. -> intent ``red_flag`` (confidence 1.0).
-2. Crisis phrases (suicide, self-harm, "better off without me", ...) -> intent ``crisis``,
-   unless a physical red flag is also present: then ``red_flag`` wins (it is the more
-   time-critical answer) and ``message["safety"]["also_crisis"]`` is ``True`` so the
-   dialogue can add the crisis lines too.
-3. Otherwise, messages mostly in a non-Latin script, or mostly common French / Spanish /
+   threshold in ``config/safety.yml`` (C or F), feeling suddenly unwell, not able to eat
+   or drink, no urine, breathlessness, chest pain, bleeding, unusual bruising, vomiting
+   or diarrhoea that will not stop, a red / hot / swollen / leaking PICC or port site,
+   confusion, collapse, severe pain; common misspellings, carer wording and red-flag
+   words in other languages. -> intent ``red_flag`` (confidence 1.0).
+2. Crisis phrases (suicide, self-harm, overdose intent, "better off without me", ...)
+   -> intent ``crisis``, unless a physical red flag is also present: then ``red_flag``
+   wins (it is the more time-critical answer) and ``message["safety"]["also_crisis"]``
+   is ``True`` so the dialogue can add the crisis lines too.
+3. Personal treatment decisions (doses, missed doses, stopping or delaying, other
+   medicines / alcohol / food, "is it right for me", prognosis, "what does my result
+   mean for me") -> intent ``ask_personal_advice``. Red flags and crisis always win.
+4. Otherwise, messages mostly in a non-Latin script, or mostly common French / Spanish /
    German / Italian / Portuguese / Dutch / Polish function words -> ``other_language``.
+5. The reverse check: if the classifier itself chose ``red_flag`` or ``crisis`` but the
+   screen found nothing and the message has no content words at all (only numbers,
+   markup, template syntax or function words: ``{{7*7}}``, ``500 or 1000``), the
+   prediction has nothing to stand on and becomes ``nlu_fallback``. Messages with
+   content words keep the classifier's safety intent (over-escalation is the safe error).
 
 Forced predictions are marked with ``message["safety"]`` (an output property, so it shows
 in the parse result and tracker): ``{"forced_by", "intent", "reasons", "also_crisis",
@@ -60,6 +70,9 @@ logger = logging.getLogger(__name__)
 INTENT_RED_FLAG = "red_flag"
 INTENT_CRISIS = "crisis"
 INTENT_OTHER_LANGUAGE = "other_language"
+INTENT_PERSONAL_ADVICE = "ask_personal_advice"
+SAFETY_INTENTS: FrozenSet[str] = frozenset({INTENT_RED_FLAG, INTENT_CRISIS})
+NO_CONTENT_REASON = "no_content"
 SAFETY_KEY = "safety"
 TEMPERATURE_REASON = "temperature_reading"
 TEMPERATURE_MENTION = "temperature"
@@ -142,10 +155,20 @@ TYPOS: Dict[str, str] = {
 _DIARRHOEA_RE = re.compile(r"^d[iy][aeo]?h?r{1,2}h?[aeo]{1,3}h?s?$")
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+# Markup and template delimiters separate words: "<i>fever</i>" must read as "fever",
+# "captem?</b>" as "captem ?" and "temp=38.5" as "temp 38.5". spaCy would otherwise keep
+# "fever</i" as one token and no pattern could see the word.
+_SEPARATORS = str.maketrans({c: " " for c in "<>/\\{}[]|="})
+# Whole HTML-like tags ("<img src=x onerror=...>"), removed when deciding whether a
+# message has any content words at all.
+_TAG_RE = re.compile(r"<\s*/?\s*[a-z!][^<>]*>", re.IGNORECASE)
 
 
 def normalise_text(text: str) -> str:
-    """Lower-case, strip accents and straighten apostrophes (keeps non-Latin scripts).
+    """Lower-case, strip accents, straighten apostrophes, split markup (keeps scripts).
+
+    ``< > / \\ { } [ ] | =`` become spaces, so HTML or template syntax around a word
+    never hides it from the matchers.
 
     Args:
         text: raw user text.
@@ -154,7 +177,7 @@ def normalise_text(text: str) -> str:
         The normalised text (same script; Latin accents removed).
     """
     # "º" (ordinal indicator, often typed for degrees) would decompose to "o".
-    text = text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES)
+    text = text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES).translate(_SEPARATORS)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped).lower()
@@ -200,6 +223,12 @@ _MACROS: Dict[str, str] = {
         "pain|pains|ache|aches|aching|headache|headaches|cramps|cramping|stomachache"
         "|tummyache|bellyache|stomach+ache|tummy+ache|belly+ache|tummy+pain"
     ),
+    "MEDS": (
+        "tablets|tablet|pills|pill|capsules|capsule|caps|tabs|meds|medication|medications"
+        "|medicine|medicines|painkillers|drugs|sleeping+pills|sleeping+tablets|morphine"
+        "|chemo|paracetamol|oxycodone|opioids|stash|lot|supply"
+    ),
+    "WHO": "i|we|he|she|they|you|u|mum|dad|my+mum|my+dad|my+husband|my+wife|my+partner",
     "SEVERE": (
         "severe|extreme|excruciating|unbearable|terrible|agonising|agonizing|horrendous"
         "|intense|crippling|awful|worst|horrible|dreadful|really+bad|very+bad|so+bad"
@@ -252,8 +281,34 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
         "dehydrated|dehydration",
         "can|could not|unable to? drink|eat+or+drink anything|any|fluids|water|liquids"
         "|at+all",
+        # "mouth ulcers so bad I can't eat or drink", "I can't swallow", "unable to
+        # drink"; but not "I can't eat spicy food" or "I can't drink alcohol on chemo".
+        "can|could not eat+or+drink|eat+and+drink|eat+nor+drink|eat+drink",
+        "unable|struggling|struggle to eat+or+drink|eat+and+drink|eat+nor+drink",
+        "can|could not|unable to? drink|swallow .|!|?|,|;|and|or|because|since|enough"
+        "|properly|fluids|water|liquids|liquid|drinks|my+own+saliva|at+all",
+        "can|could not|unable to? swallow anything|any|food|fluids|water|liquids|drinks",
         "not|hardly drinking|eating+or+drinking anything|enough|fluids",
-        "not peeing|weeing|urinating|passing+urine|passed+urine",
+    ],
+    # No urine for hours ("not peed all day", "hasn't had a wee since yesterday").
+    "no_urine": [
+        "not|never|hardly|barely peeing|weeing|urinating|passing+urine|passed+urine"
+        "|passing+water|passed+water|peed|weed|urinated|pee|wee|pees|wees|urinate",
+        "not|never|hardly|barely had|done|passed|produced|made|been+for a|any|much? wee"
+        "|pee|urine|wees|pees",
+        "no|hardly+any|barely+any|very+little urine|wee|pee|wees|pees",
+        "can|could not|unable to? pee|wee|urinate|pass+urine|pass+water",
+    ],
+    # PICC line, port or central line site that looks infected or is leaking.
+    "line_site": [
+        "picc|piccline|portacath|port-a-cath|hickman|cannula|central+line|port+site"
+        "|line+site|my+port|my+line|the+port|his+port|her+port|his+line|her+line _ _ _ _"
+        " red|redness|hot|warm|swollen|swelling|leaking|leaky|leak|leaks|oozing|weeping"
+        "|painful|sore|tender|inflamed|infected|pus|hurts|hurting|throbbing|bleeding"
+        "|blocked|puffy|lump",
+        "red|redness|hot|swollen|swelling|leaking|oozing|pus|pain|painful|sore|inflamed"
+        "|infected around|near|at|by|where|from|over @POSS? picc|piccline|portacath"
+        "|hickman|cannula|central+line|port|line+site|port+site",
     ],
     "breathing": [
         "breathless|breathlessness|breathlessly|wheezing|wheezy|gasping",
@@ -414,6 +469,23 @@ CRISIS_PATTERNS: Dict[str, List[str]] = {
         "can not cope|take|bear it|this|life? anymore|any+more",
         "take|taking|took|taken an|a overdose",
         "overdose on",
+        "overdose|od deliberately|intentionally|on+purpose",
+        "lethal|fatal|deadly dose|amount|overdose|quantity",
+        # "swallow all my temozolomide capsules", "take the whole box" (but see
+        # CRISIS_EXCLUSION_PATTERNS for "do I take all the capsules at once?")
+        "take|taking|took|taken|swallow|swallowing|swallowed|down|downing|neck all|every"
+        " @POSS? _? _? @MEDS",
+        "take|taking|took|taken|swallow|swallowing|swallowed the|a whole|entire lot|box"
+        "|bottle|packet|pack|supply|strip|tub",
+        "how many|much _ _ _ _ to|would|will|it+takes+to|could kill|die|end",
+        "enough _? _? to kill|end|die",
+        # "...and not wake up", "I hope I never wake up"
+        "and|to|then|just|&|n|or not|never wake|waking up",
+        "hope|wish|want|pray i|we? do? not|never wake|waking up",
+        "never wake|waking up again",
+        "sleep|sleeping forever|permanently",
+        "no|nothing reason|purpose|point to|for live|living|life|be+alive|stay+alive"
+        "|go+on|going+on|carry+on",
         "give|giving|given up on life|living",
         "quiero morir|morirme|matarme",
         "me quiero morir",
@@ -438,6 +510,15 @@ CRISIS_NEGATABLE = [
     "want|wants|wanted|wanna|plan|planning to die",
     "want|wants|wanna die",
     "wish i|he|she would|could die",
+]
+
+# Spans that cancel an overlapping crisis match. Only questions about HOW to take a
+# normal dose: temozolomide doses are several capsules taken together, so "do I take
+# all the capsules at once?" is a dosing question, not overdose intent. "can I take all
+# my tablets" and "what if I take all my pills" are not excluded (over-escalation).
+CRISIS_EXCLUSION_PATTERNS: List[str] = [
+    "do|does|should|shall|must @WHO take|swallow",
+    "how do|should|shall @WHO? take|swallow",
 ]
 
 # Spans that cancel an overlapping red-flag match (not crisis matches).

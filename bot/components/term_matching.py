@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -73,7 +73,7 @@ def fuzzy_limit(length: int) -> int:
 class TermMatcher:
     """Recognises every name, brand, abbreviation and misspelling of every KB entry."""
 
-    def __init__(self, kb: KnowledgeBase, nlp: Optional[Language] = None) -> None:
+    def __init__(self, kb: KnowledgeBase, nlp: Language | None = None) -> None:
         self.nlp = nlp or spacy.blank("en")
         self.index: Dict[str, str] = kb.term_index()
         self.broad = {e.id for e in kb.entries.values() if e.broad}
@@ -92,12 +92,12 @@ class TermMatcher:
                 self._fuzzy_keys.setdefault((key[0], len(key)), []).append(key)
         self._stop_words = self.nlp.Defaults.stop_words
 
-    def _closest(self, word: str) -> Optional[str]:
+    def _closest(self, word: str) -> str | None:
         """The KB key within a few edits of ``word`` (fewest edits wins), if any."""
         limit = fuzzy_limit(len(word))
         if not limit:
             return None
-        best: Tuple[int, Optional[str]] = (limit + 1, None)
+        best: Tuple[int, str | None] = (limit + 1, None)
         for length in range(len(word) - limit, len(word) + limit + 1):
             for key in self._fuzzy_keys.get((word[0], length), ()):
                 dist = damerau_levenshtein(word, key, limit)
@@ -143,7 +143,9 @@ class TermMatcher:
         return self._resolve(doc, candidates)
 
     @staticmethod
-    def _resolve(doc, candidates: Iterable[Tuple[int, int, str, str]]) -> List[TermMatch]:
+    def _resolve(
+        doc, candidates: Iterable[Tuple[int, int, str, str]]
+    ) -> List[TermMatch]:
         rank = {"exact": 0, "spacing": 1, "fuzzy": 2}
         ordered = sorted(candidates, key=lambda c: (-(c[1] - c[0]), rank[c[3]], c[0]))
         taken: List[Tuple[int, int]] = []
@@ -171,11 +173,11 @@ class TermMatcher:
 
 
 @functools.lru_cache(maxsize=4)
-def _matcher_for_dir(kb_dir: Optional[str]) -> TermMatcher:
+def _matcher_for_dir(kb_dir: str | None) -> TermMatcher:
     return TermMatcher(load_kb(kb_dir))
 
 
-def matcher_for(kb_dir: Optional[str] = None) -> TermMatcher:
+def matcher_for(kb_dir: str | None = None) -> TermMatcher:
     """One shared matcher per KB directory per process (building one takes a moment)."""
     return _matcher_for_dir(kb_dir)
 

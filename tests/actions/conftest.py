@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 import pytest
 from rasa_sdk import Tracker
@@ -20,10 +20,10 @@ def make_tracker() -> Callable[..., Tracker]:
 
     def _make(
         intent: str,
-        entities: Optional[List[str]] = None,
-        slots: Optional[Dict[str, Any]] = None,
+        entities: List[str] | None = None,
+        slots: Dict[str, Any] | None = None,
         text: str = "",
-        ranking: Optional[List[Dict[str, Any]]] = None,
+        ranking: List[Dict[str, Any]] | None = None,
     ) -> Tracker:
         latest = {
             "text": text,

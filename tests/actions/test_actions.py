@@ -8,27 +8,40 @@ from actions.answer import ActionAnswerQuestion
 from actions.suggest import ActionOfferTopics
 
 
-async def test_answer_what_is_captem(dispatcher, make_tracker, domain, disclaimer_name) -> None:
+async def test_answer_what_is_captem(
+    dispatcher, make_tracker, domain, disclaimer_name
+) -> None:
     tracker = make_tracker("ask_what_is", ["captem"], text="what is CAPTEM?")
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert events == [SlotSet("topic", "captem"), SlotSet("facet", "what_is")]
     first, last = dispatcher.messages[0], dispatcher.messages[-1]
-    assert "capecitabine" in first["text"].lower() and "temozolomide" in first["text"].lower()
+    assert (
+        "capecitabine" in first["text"].lower()
+        and "temozolomide" in first["text"].lower()
+    )
     payload = first["custom"]["kb_answer"]
     assert payload["id"] == "captem" and payload["sources"][0]["id"] == "seed"
     assert last["response"] == disclaimer_name
     assert disclaimer_name in domain["responses"]
 
 
-async def test_why_not_on_chemo(dispatcher, make_tracker, domain, disclaimer_name) -> None:
-    tracker = make_tracker("ask_why_not_chemo", ["chemotherapy"], text="why am I not on chemo?")
+async def test_why_not_on_chemo(
+    dispatcher, make_tracker, domain, disclaimer_name
+) -> None:
+    tracker = make_tracker(
+        "ask_why_not_chemo", ["chemotherapy"], text="why am I not on chemo?"
+    )
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["custom"]["kb_answer"]["id"] == "why_not_chemo"
     assert dispatcher.messages[-1]["response"] == disclaimer_name
 
 
-async def test_unknown_topic(dispatcher, make_tracker, domain, real_kb, disclaimer_name) -> None:
-    tracker = make_tracker("ask_what_is", [], text="what is the drug called zibotentan really")
+async def test_unknown_topic(
+    dispatcher, make_tracker, domain, real_kb, disclaimer_name
+) -> None:
+    tracker = make_tracker(
+        "ask_what_is", [], text="what is the drug called zibotentan really"
+    )
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"] == real_kb.message("no_reviewed_info")
     assert not dispatcher.messages[0].get("custom")
@@ -44,8 +57,12 @@ async def test_follow_up_reads_slots(dispatcher, make_tracker, domain) -> None:
     assert dispatcher.messages[0]["custom"]["kb_answer"]["facet"] == "how_given"
 
 
-async def test_personal_advice_leaves_boundary_to_the_rule(dispatcher, make_tracker, domain) -> None:
-    tracker = make_tracker("ask_personal_advice", ["captem"], text="should I stop my captem")
+async def test_personal_advice_leaves_boundary_to_the_rule(
+    dispatcher, make_tracker, domain
+) -> None:
+    tracker = make_tracker(
+        "ask_personal_advice", ["captem"], text="should I stop my captem"
+    )
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
     assert [m.get("response") for m in dispatcher.messages] == [None]
     assert "utter_personal_boundary" in domain["responses"]
@@ -53,16 +70,22 @@ async def test_personal_advice_leaves_boundary_to_the_rule(dispatcher, make_trac
 
 async def test_offer_topics_buttons(dispatcher, make_tracker, domain, real_kb) -> None:
     ranking = [{"name": "ask_how_given"}, {"name": "ask_is_chemo"}]
-    tracker = make_tracker("nlu_fallback", ["folfox"], text="folfox thing", ranking=ranking)
+    tracker = make_tracker(
+        "nlu_fallback", ["folfox"], text="folfox thing", ranking=ranking
+    )
     assert await ActionOfferTopics().run(dispatcher, tracker, domain) == []
     (message,) = dispatcher.messages
     assert message["text"] == real_kb.message("offer_topics")
     titles = [b["title"] for b in message["buttons"]]
-    assert titles[0] == real_kb.message("button_how_given", title=real_kb.entries["folfox"].title)
+    assert titles[0] == real_kb.message(
+        "button_how_given", title=real_kb.entries["folfox"].title
+    )
     assert len(titles) == 2
 
 
-async def test_offer_topics_nothing_likely(dispatcher, make_tracker, domain, real_kb) -> None:
+async def test_offer_topics_nothing_likely(
+    dispatcher, make_tracker, domain, real_kb
+) -> None:
     tracker = make_tracker("nlu_fallback", [], text="hmm", ranking=[{"name": "greet"}])
     await ActionOfferTopics().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"] == real_kb.message("ask_rephrase")

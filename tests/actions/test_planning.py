@@ -19,7 +19,8 @@ def ends_with_disclaimer(plan) -> bool:
     "intent, entities, expected_entry, facet",
     [
         ("ask_what_is", ["captem"], "captem", "what_is"),
-        ("ask_is_chemo", ["somatostatin_analogues", "chemotherapy"], "somatostatin_analogues", "is_chemo"),
+        ("ask_is_chemo", ["somatostatin_analogues", "chemotherapy"],
+         "somatostatin_analogues", "is_chemo"),
         ("ask_why_not_chemo", ["chemotherapy"], "why_not_chemo", "what_is"),
         ("ask_why_not_chemo", [], "why_not_chemo", "what_is"),
         ("ask_which_chemo", ["chemotherapy"], "which_chemo", "used_for"),
@@ -31,8 +32,12 @@ def ends_with_disclaimer(plan) -> bool:
         ("ask_what_is", ["chemotherapy"], "chemotherapy", "what_is"),
     ],
 )  # fmt: skip
-def test_picks_entry_and_facet(real_kb, intent, entities, expected_entry, facet) -> None:
-    plan = plan_answer(real_kb, intent, entities, text="a question with several words in it")
+def test_picks_entry_and_facet(
+    real_kb, intent, entities, expected_entry, facet
+) -> None:
+    plan = plan_answer(
+        real_kb, intent, entities, text="a question with several words in it"
+    )
     assert plan.kb_ids[0] == expected_entry
     assert plan.topic == expected_entry
     assert plan.facet == facet
@@ -43,7 +48,9 @@ def test_every_entry_and_facet_answers_with_source_and_disclaimer(real_kb) -> No
     for entry in real_kb.entries.values():
         for intent in ("ask_what_is", "ask_is_chemo", "ask_how_given", "ask_side_effects",
                        "ask_brand_name", "ask_which_chemo"):  # fmt: skip
-            plan = plan_answer(real_kb, intent, [entry.id], text="tell me about it please now")
+            plan = plan_answer(
+                real_kb, intent, [entry.id], text="tell me about it please now"
+            )
             assert ends_with_disclaimer(plan), (entry.id, intent)
             kb_parts = [p for p in plan.parts if p.entry is not None]
             if not kb_parts:  # only allowed where the KB holds no reviewed side effects
@@ -56,17 +63,28 @@ def test_every_entry_and_facet_answers_with_source_and_disclaimer(real_kb) -> No
 
 def test_follow_ups_use_the_topic_under_discussion(real_kb) -> None:
     slots = {"topic": "captem", "facet": "what_is"}
-    plan = plan_answer(real_kb, "ask_how_given", [], text="is it taken as tablets?", **slots)
+    plan = plan_answer(
+        real_kb, "ask_how_given", [], text="is it taken as tablets?", **slots
+    )
     assert plan.kb_ids == ["captem"] and plan.facet == "how_given"
-    plan = plan_answer(real_kb, "ask_brand_name", [], text="what's its brand name?", **slots)
+    plan = plan_answer(
+        real_kb, "ask_brand_name", [], text="what's its brand name?", **slots
+    )
     assert plan.kb_ids == ["captem"] and plan.facet == "brand_names"
-    plan = plan_answer(real_kb, "ask_is_chemo", [], text="so is it chemo or not?", **slots)
+    plan = plan_answer(
+        real_kb, "ask_is_chemo", [], text="so is it chemo or not?", **slots
+    )
     assert plan.kb_ids == ["captem"] and plan.facet == "is_chemo"
 
 
 def test_followup_topic_keeps_the_last_facet(real_kb) -> None:
     plan = plan_answer(
-        real_kb, "followup_topic", ["folfiri"], topic="folfox", facet="how_given", text="and FOLFIRI?"
+        real_kb,
+        "followup_topic",
+        ["folfiri"],
+        topic="folfox",
+        facet="how_given",
+        text="and FOLFIRI?",
     )
     assert plan.kb_ids == ["folfiri"] and plan.facet == "how_given"
 
@@ -77,29 +95,45 @@ def test_followup_without_topic_asks_which(real_kb) -> None:
 
 
 def test_unknown_topic_is_honest_and_points_to_the_team(real_kb) -> None:
-    plan = plan_answer(real_kb, "ask_what_is", [], text="what is pembrolizumab used for in melanoma")
+    plan = plan_answer(
+        real_kb, "ask_what_is", [], text="what is pembrolizumab used for in melanoma"
+    )
     assert texts(plan) == ["no_reviewed_info", DISCLAIMER]
     assert plan.kb_ids == []
 
 
 def test_missing_side_effects_says_so(real_kb) -> None:
     entry = next(e for e in real_kb.entries.values() if "side_effects" not in e.facets)
-    plan = plan_answer(real_kb, "ask_side_effects", [entry.id], text="side effects of this drug")
+    plan = plan_answer(
+        real_kb, "ask_side_effects", [entry.id], text="side effects of this drug"
+    )
     assert texts(plan) == ["no_reviewed_side_effects", DISCLAIMER]
     assert plan.parts[0].values == {"title": entry.title}
 
 
 def test_personal_advice_gives_general_info_only(real_kb) -> None:
-    plan = plan_answer(real_kb, "ask_personal_advice", ["captem"], text="can I drink on captem")
+    plan = plan_answer(
+        real_kb, "ask_personal_advice", ["captem"], text="can I drink on captem"
+    )
     assert plan.kb_ids == ["captem"]
-    assert all(p.response is None for p in plan.parts)  # boundary + disclaimer come from the rule
-    assert plan_answer(real_kb, "ask_personal_advice", [], text="how long do I have").parts == []
+    assert all(
+        p.response is None for p in plan.parts
+    )  # boundary + disclaimer come from the rule
+    assert (
+        plan_answer(real_kb, "ask_personal_advice", [], text="how long do I have").parts
+        == []
+    )
 
 
 def test_red_flag_adds_kb_only_for_a_named_topic(real_kb) -> None:
-    plan = plan_answer(real_kb, "red_flag", ["captem"], text="what is captem, also I have a fever")
+    plan = plan_answer(
+        real_kb, "red_flag", ["captem"], text="what is captem, also I have a fever"
+    )
     assert plan.kb_ids == ["captem"]
-    assert plan_answer(real_kb, "red_flag", ["chemotherapy"], text="fever on chemo").parts == []
+    assert (
+        plan_answer(real_kb, "red_flag", ["chemotherapy"], text="fever on chemo").parts
+        == []
+    )
 
 
 def test_refers_back() -> None:
@@ -125,7 +159,11 @@ def test_suggestions_for_a_named_topic(real_kb) -> None:
 
 
 def test_suggestions_without_topic(real_kb) -> None:
-    ranking = [{"name": "ask_why_not_chemo"}, {"name": "ask_how_given"}, {"name": "ask_does_chemo_work"}]
+    ranking = [
+        {"name": "ask_why_not_chemo"},
+        {"name": "ask_how_given"},
+        {"name": "ask_does_chemo_work"},
+    ]
     out = plan_suggestions(real_kb, ranking, [], None)
     assert [s.payload for s in out] == ["/ask_why_not_chemo", "/ask_does_chemo_work"]
     assert plan_suggestions(real_kb, [{"name": "greet"}], [], None) == []
@@ -142,7 +180,12 @@ def test_fixed_topic_question_adds_the_named_topics_use(real_kb) -> None:
 
 
 def test_missing_facet_of_a_concept_answers_without_apology(real_kb) -> None:
-    plan = plan_answer(real_kb, "ask_how_given", ["captem_prrt_trial"], text="can they be given together")
+    plan = plan_answer(
+        real_kb,
+        "ask_how_given",
+        ["captem_prrt_trial"],
+        text="can they be given together",
+    )
     assert plan.kb_ids == ["captem_prrt_trial"]
     assert "no_reviewed_facet" not in texts(plan)
 
@@ -152,12 +195,16 @@ def test_pronoun_follow_up_beats_the_broad_default(real_kb) -> None:
         real_kb, "ask_is_chemo", ["chemotherapy"], topic="folfox", text="is it chemo?"
     )
     assert plan.kb_ids == ["folfox"] and plan.facet == "is_chemo"
-    plan = plan_answer(real_kb, "ask_is_chemo", ["chemotherapy"], text="what counts as chemo")
+    plan = plan_answer(
+        real_kb, "ask_is_chemo", ["chemotherapy"], text="what counts as chemo"
+    )
     assert plan.kb_ids == ["chemo_vs_targeted"]
 
 
 def test_red_flag_with_crisis_wording_adds_crisis_support(real_kb) -> None:
-    plan = plan_answer(real_kb, "red_flag", [], text="fever and I want to end it", also_crisis=True)
+    plan = plan_answer(
+        real_kb, "red_flag", [], text="fever and I want to end it", also_crisis=True
+    )
     assert texts(plan) == ["utter_crisis"]
 
 

@@ -65,7 +65,9 @@ async def test_only_offered_buttons_pass_as_commands() -> None:
     offered = '/ask_what_is{"kb_term": "captem"}'
     events = [
         UserUttered("what can you do"),
-        BotUttered("try these", data={"buttons": [{"title": "CAPTEM", "payload": offered}]}),
+        BotUttered(
+            "try these", data={"buttons": [{"title": "CAPTEM", "payload": offered}]}
+        ),
     ]
     agent = agent_with(events)
     assert await offered_payloads(agent, "u") == {offered}

@@ -71,7 +71,9 @@ def served():
 
     app = Sanic(f"rest_test_{id(seen)}")
     app.ctx.agent = SimpleNamespace(tracker_store=None)
-    app.blueprint(SafeRestInput(max_chars=50).blueprint(handler), url_prefix="/webhooks/rest")
+    app.blueprint(
+        SafeRestInput(max_chars=50).blueprint(handler), url_prefix="/webhooks/rest"
+    )
     server = Served(app)
     yield server, seen
     server.stop()
@@ -121,7 +123,9 @@ def test_bad_requests_are_400(app_and_seen, body, reason: str) -> None:
 def test_empty_and_long_messages_get_kb_replies(app_and_seen) -> None:
     app, seen = app_and_seen
     kb = load_kb()
-    assert post(app, {"sender": "u", "message": "  "}).json[0]["text"] == kb.message("empty_message")
+    assert post(app, {"sender": "u", "message": "  "}).json[0]["text"] == kb.message(
+        "empty_message"
+    )
     long = post(app, {"sender": "u", "message": "y" * 51}).json
     assert long[0]["text"] == kb.message("message_too_long")
     assert seen == []

@@ -38,6 +38,8 @@ def test_process_keeps_other_entities_and_handles_empty_text() -> None:
 
 def test_built_from_the_configured_kb(tmp_kb_dir) -> None:
     path = tmp_kb_dir / "entries" / "captem.yml"
-    path.write_text(path.read_text().replace("misspellings: [", "misspellings: [zorblax, "))
+    path.write_text(
+        path.read_text().replace("misspellings: [", "misspellings: [zorblax, ")
+    )
     component = make_component(str(tmp_kb_dir))
     assert component.entities_for("what is zorblax")[0]["value"] == "captem"

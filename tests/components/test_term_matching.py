@@ -41,13 +41,22 @@ def test_every_kb_term_is_recognised_in_a_sentence(matcher, real_kb) -> None:
         ("is xeloda the same as capecitabine", ["capecitabine"]),
         # the pair is a name of the combination, which answers "what's the difference"
         ("whats the difference between capecitabine and temozolomide", ["captem"]),
-        ("is capecitabine stronger than temozolomide", ["capecitabine", "temozolomide"]),
+        (
+            "is capecitabine stronger than temozolomide",
+            ["capecitabine", "temozolomide"],
+        ),
         ("is temodal a tablet", ["temozolomide"]),
         ("what is 5fu", ["fluorouracil"]),
         ("what is 5-FU", ["fluorouracil"]),
         ("what is 5 fu", ["fluorouracil"]),
-        ("is sandostatin a chemotherapy drug?", ["somatostatin_analogues", "chemotherapy"]),
-        ("is lanreotid chemo", ["somatostatin_analogues", "chemotherapy"]),  # typo, not listed
+        (
+            "is sandostatin a chemotherapy drug?",
+            ["somatostatin_analogues", "chemotherapy"],
+        ),
+        (
+            "is lanreotid chemo",
+            ["somatostatin_analogues", "chemotherapy"],
+        ),  # typo, not listed
         ("temozolomyde side effects", ["temozolomide"]),  # typo, not listed
         ("oxaliplatine and cisplaten", ["oxaliplatin", "cisplatin"]),
         ("what's a MiNEN", ["minen"]),
@@ -62,7 +71,13 @@ def test_recognises(matcher, text: str, expected: List[str]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["hello there", "thank you so much, this helped", "what's the weather like", "", "   "],
+    [
+        "hello there",
+        "thank you so much, this helped",
+        "what's the weather like",
+        "",
+        "   ",
+    ],
 )
 def test_plain_messages_have_no_terms(matcher, text: str) -> None:
     assert ids(matcher, text) == []

@@ -51,7 +51,9 @@ class Client:
             return err.code, json.loads(err.read() or b"null")
 
     def ask(self, sender: str, message: str) -> List[Dict[str, Any]]:
-        status, body = self.raw(json.dumps({"sender": sender, "message": message}).encode())
+        status, body = self.raw(
+            json.dumps({"sender": sender, "message": message}).encode()
+        )
         assert status == 200, (status, body)
         return body
 
@@ -61,7 +63,9 @@ def responses() -> Dict[str, str]:
     """Domain response texts by name (first variant)."""
     out: Dict[str, str] = {}
     for path in (ROOT / "bot" / "domain").glob("*.yml"):
-        for name, variants in (yaml.safe_load(path.read_text()).get("responses") or {}).items():
+        for name, variants in (
+            yaml.safe_load(path.read_text()).get("responses") or {}
+        ).items():
             out[name] = variants[0]["text"]
     return out
 

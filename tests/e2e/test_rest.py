@@ -35,7 +35,9 @@ def test_what_is_captem(client: Client, responses) -> None:
     source = next(m for m in out if "custom" in m)["custom"]["kb_answer"]["sources"][0]
     assert source["id"] == "seed" and source["title"]
     assert out[-1]["text"] == responses["utter_disclaimer"].strip()
-    assert "not medical advice" in out[-1]["text"] and "specialist team" in out[-1]["text"]
+    assert (
+        "not medical advice" in out[-1]["text"] and "specialist team" in out[-1]["text"]
+    )
 
 
 def test_why_am_i_not_on_chemo(client: Client, responses) -> None:
@@ -50,20 +52,29 @@ def test_follow_ups_resolve_against_the_topic(client: Client) -> None:
     client.ask(user, "what is CAPTEM?")
     out = client.ask(user, "is it taken as tablets?")
     assert kb_ids(out) == ["captem"]
-    assert next(m for m in out if "custom" in m)["custom"]["kb_answer"]["facet"] == "how_given"
+    assert (
+        next(m for m in out if "custom" in m)["custom"]["kb_answer"]["facet"]
+        == "how_given"
+    )
     out = client.ask(user, "and FOLFIRI?")
     assert kb_ids(out) == ["folfiri"]
 
 
 def test_red_flag_inside_a_question_comes_first(client: Client, responses) -> None:
-    out = client.ask(sender(), "what is CAPTEM? also I've had a fever since this morning")
-    assert re.fullmatch(as_regex(responses["utter_urgent_red_flag"].strip()), out[0]["text"])
+    out = client.ask(
+        sender(), "what is CAPTEM? also I've had a fever since this morning"
+    )
+    assert re.fullmatch(
+        as_regex(responses["utter_urgent_red_flag"].strip()), out[0]["text"]
+    )
     assert "captem" in kb_ids(out)
     assert out[-1]["text"] == responses["utter_disclaimer"].strip()
 
 
 def test_unknown_topic_is_honest(client: Client, responses) -> None:
-    out = client.ask(sender(), "what is the dose of zibotentan in prostate cancer trials")
+    out = client.ask(
+        sender(), "what is the dose of zibotentan in prostate cancer trials"
+    )
     assert kb_ids(out) == []
     assert out[-1]["text"] == responses["utter_disclaimer"].strip()
 
@@ -112,7 +123,9 @@ def test_conversation_survives_a_restart(tmp_path) -> None:
     user = sender()
     servers = start(tmp_path / "one", db)
     try:
-        assert kb_ids(Client(servers).ask(user, "what is temozolomide?")) == ["temozolomide"]
+        assert kb_ids(Client(servers).ask(user, "what is temozolomide?")) == [
+            "temozolomide"
+        ]
     finally:
         servers.stop()
     servers = start(tmp_path / "two", db)
@@ -129,11 +142,17 @@ def test_safety_replies_work_without_the_action_server(tmp_path, responses) -> N
     try:
         servers.stop_actions()
         client = Client(servers)
-        out = client.ask(sender(), "I have a temperature of 38.5 and I'm on capecitabine")
-        assert re.fullmatch(as_regex(responses["utter_urgent_red_flag"].strip()), out[0]["text"])
+        out = client.ask(
+            sender(), "I have a temperature of 38.5 and I'm on capecitabine"
+        )
+        assert re.fullmatch(
+            as_regex(responses["utter_urgent_red_flag"].strip()), out[0]["text"]
+        )
         out = client.ask(sender(), "everyone would be better off without me")
         assert re.fullmatch(as_regex(responses["utter_crisis"].strip()), out[0]["text"])
-        out = client.ask(sender(), "can I double my dose of temozolomide if I missed one")
+        out = client.ask(
+            sender(), "can I double my dose of temozolomide if I missed one"
+        )
         assert any(
             re.fullmatch(as_regex(responses["utter_personal_boundary"].strip()), t)
             for t in texts(out)

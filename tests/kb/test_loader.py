@@ -48,7 +48,12 @@ def test_every_entry_names_a_source_and_review_date(real_kb) -> None:
 
 
 def test_non_chemo_treatments_are_marked_not_chemo(real_kb) -> None:
-    for entry_id in ("somatostatin_analogues", "everolimus", "sunitinib", "bevacizumab"):
+    for entry_id in (
+        "somatostatin_analogues",
+        "everolimus",
+        "sunitinib",
+        "bevacizumab",
+    ):
         assert real_kb.entries[entry_id].is_chemo is False, entry_id
 
 
@@ -72,7 +77,9 @@ def test_messages_have_only_title_placeholders(real_kb) -> None:
         ("colour", "blue", "unknown field(s) ['colour']"),
     ],
 )
-def test_broken_field_is_named(tmp_kb_dir: Path, field: str, value: object, expected: str) -> None:
+def test_broken_field_is_named(
+    tmp_kb_dir: Path, field: str, value: object, expected: str
+) -> None:
     path = tmp_kb_dir / "entries" / "captem.yml"
     data = yaml.safe_load(path.read_text())
     data[field] = value
@@ -86,7 +93,9 @@ def test_broken_field_is_named(tmp_kb_dir: Path, field: str, value: object, expe
 
 def test_missing_required_field(make_entry, tmp_kb_dir: Path) -> None:
     make_entry("orphan", "id: orphan\ntitle: Orphan\nkind: concept\nsources: [seed]\n")
-    with pytest.raises(KBError, match=r"orphan\.yml, entry 'orphan', field '\w+': is required"):
+    with pytest.raises(
+        KBError, match=r"orphan\.yml, entry 'orphan', field '\w+': is required"
+    ):
         read_kb(tmp_kb_dir)
 
 
@@ -135,7 +144,9 @@ def test_unreachable_entry(make_entry, tmp_kb_dir: Path) -> None:
 
 def test_routing_to_unknown_entry(tmp_kb_dir: Path) -> None:
     path = tmp_kb_dir / "routing.yml"
-    path.write_text(path.read_text().replace("default_entry: why_not_chemo", "default_entry: nope"))
+    path.write_text(
+        path.read_text().replace("default_entry: why_not_chemo", "default_entry: nope")
+    )
     with pytest.raises(KBError, match=r"routing\.yml, entry 'ask_why_not_chemo'"):
         read_kb(tmp_kb_dir)
 
