@@ -20,7 +20,7 @@ TEST_TARGETS :=
 -include mk/*.mk
 
 .PHONY: help venv settings train run shell test test-unit validate test-stories test-nlu \
-        test-e2e kb-check lint format bench clean
+        test-e2e kb-check lint format nlu-report bench clean
 
 help: ## list targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -81,6 +81,9 @@ lint: venv ## ruff and black (88 columns)
 format: venv ## apply black and ruff fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m black --quiet .
+
+nlu-report: venv ## 5-fold NLU cross-validation: per-intent table, confusion pairs, matrix image
+	$(PY) scripts/nlu_report.py --folds 5 --out $(RESULTS)/nlu-cv
 
 bench: train ## load benchmark against this assistant and the stock `rasa init` one
 	$(PY) scripts/bench.py --model "$(MODEL)" --out $(RESULTS)/bench

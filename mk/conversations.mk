@@ -8,7 +8,7 @@ CONVERSATIONS := tests/conversations
 
 conversations: train ## conversation scripts against the real bot (JUnit: results/conversations.xml)
 	@mkdir -p $(RESULTS)
-	PYTHONPATH=$(PYTHONPATH) $(CONVTEST) $(CONVERSATIONS) --coverage \
+	PYTHONPATH=$(PYTHONPATH) $(CONVTEST) $(CONVERSATIONS) --model "$(MODEL)" --coverage \
 	  --junit $(RESULTS)/conversations.xml
 
 conversations-check: venv ## validate the conversation scripts and KB coverage (no bot needed)
@@ -16,7 +16,7 @@ conversations-check: venv ## validate the conversation scripts and KB coverage (
 
 conversations-coverage: train ## strict: every KB entry reached by 3+ differently worded questions
 	@mkdir -p $(RESULTS)
-	PYTHONPATH=$(PYTHONPATH) $(CONVTEST) $(CONVERSATIONS) --coverage --min-wordings 3 \
+	PYTHONPATH=$(PYTHONPATH) $(CONVTEST) $(CONVERSATIONS) --model "$(MODEL)" --coverage --min-wordings 3 \
 	  --junit $(RESULTS)/conversations.xml
 
 TEST_TARGETS += conversations

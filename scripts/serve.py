@@ -76,6 +76,9 @@ class Servers:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        self.cwd: Path = (
+            ROOT  # the stock assistant in `make bench` runs from its own folder
+        )
         self.procs: List[subprocess.Popen] = []
         self._logs: List[IO[bytes]] = []
 
@@ -87,7 +90,7 @@ class Servers:
             self._logs.append(out)
         proc = subprocess.Popen(
             cmd,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
@@ -188,6 +191,38 @@ class Servers:
         self.stop()
 
 
+def run_shell(servers: Servers) -> int:
+    """Start the action server, then `rasa shell` in this terminal; stop both at the end."""
+    cfg = servers.config
+    env = child_env(
+        ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
+        TRACKER_DB=str(cfg.tracker_db),
+    )
+    servers._spawn(
+        "actions",
+        [
+            python(),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(cfg.actions_port),
+        ],
+        env,
+    )
+    try:
+        cmd = [
+            python(), "-m", "rasa", "shell", "--model", str(cfg.model),
+            "--endpoints", str(cfg.endpoints), "--port", str(cfg.rasa_port),
+        ]  # fmt: skip
+        return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        servers.stop()
+
+
 def main() -> int:
     """CLI used by ``make run``: foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -217,6 +252,8 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    if args.shell:
+        return run_shell(servers)
     try:
         servers.start()
         logger.info("\nThe assistant is ready.")

@@ -1,0 +1,328 @@
+"""Benchmark: closed-loop load over REST against this assistant and the stock `rasa init` one.
+
+For each assistant: cold start to the first answer, NLU-only parse time, then N concurrent
+simulated users (1, 20, 100 by default) each sending the next question as soon as the last is
+answered, for a fixed time per level. Prints messages/s and p50/p95/p99 latency per level,
+resident memory of the servers, and the ratios ours/stock. Loopback only, bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.paths import ROOT, child_env, python  # noqa: E402
+from scripts.serve import ServerConfig, Servers, free_port  # noqa: E402
+
+logger = logging.getLogger(__name__)
+STOCK_DIR = ROOT / ".cache" / "bench" / "stock"
+
+
+@dataclass
+class Level:
+    """Results of one concurrency level."""
+
+    users: int
+    messages: int
+    seconds: float
+    latencies_ms: List[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Messages answered per second."""
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        """Latency percentile in ms."""
+        if not self.latencies_ms:
+            return float("nan")
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(q / 100 * len(data)))]
+
+
+def rss_mb(pids: List[int]) -> float:
+    """Resident memory of the processes and their children, in MB (Linux /proc)."""
+    total = 0
+    seen = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            todo.extend(int(c) for c in children)
+        except OSError:
+            continue
+    return total / 1024
+
+
+async def run_level(
+    url: str, questions: List[str], users: int, seconds: float
+) -> Level:
+    """Closed loop: each user sends the next question when the previous one is answered."""
+    import aiohttp
+
+    level = Level(users=users, messages=0, seconds=seconds)
+    deadline = time.perf_counter() + seconds
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=users)
+
+    async def user(index: int, session: aiohttp.ClientSession) -> None:
+        turn = index
+        while time.perf_counter() < deadline:
+            body = {
+                "sender": f"bench-{users}-{index}",
+                "message": questions[turn % len(questions)],
+            }
+            started = time.perf_counter()
+            try:
+                async with session.post(url, json=body) as resp:
+                    await resp.read()
+                    ok = resp.status == 200
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                ok = False
+            if ok:
+                level.latencies_ms.append((time.perf_counter() - started) * 1000)
+                level.messages += 1
+            else:
+                level.errors += 1
+            turn += 1
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        await asyncio.gather(*(user(i, session) for i in range(users)))
+    level.seconds = time.perf_counter() - started
+    return level
+
+
+def parse_time_ms(
+    model: Path, questions: List[str], cwd: Path, rounds: int = 5
+) -> float:
+    """Median NLU-only parse time per message, measured in a separate process."""
+    code = (
+        "import asyncio,sys,time,json,logging\n"
+        "from rasa.utils.log_utils import configure_structlog\n"
+        "configure_structlog(logging.WARNING)\n"
+        "from rasa.core.agent import Agent\n"
+        "qs=json.loads(sys.argv[2]); a=Agent.load(sys.argv[1])\n"
+        "async def m():\n"
+        "  await a.parse_message('warm up'); t=[]\n"
+        f"  for _ in range({rounds}):\n"
+        "    for q in qs:\n"
+        "      s=time.perf_counter(); await a.parse_message(q); t.append(time.perf_counter()-s)\n"
+        "  t.sort(); print('PARSE_MS', t[len(t)//2]*1000)\n"
+        "asyncio.run(m())\n"
+    )
+    out = subprocess.run(
+        [python(), "-c", code, str(model), json.dumps(questions)],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(
+        next(
+            line.split()[1] for line in out.splitlines() if line.startswith("PARSE_MS")
+        )
+    )
+
+
+def stock_model() -> Path:
+    """Create (once) the stock assistant with `rasa init --no-prompt` and return its model."""
+    models = STOCK_DIR / "models"
+    found = sorted(models.glob("*.tar.gz")) if models.exists() else []
+    if found:
+        return found[-1]
+    if STOCK_DIR.exists():
+        shutil.rmtree(STOCK_DIR)
+    STOCK_DIR.mkdir(parents=True)
+    logger.info(
+        "creating the stock assistant (rasa init --no-prompt; trains once, cached)"
+    )
+    with open(STOCK_DIR.parent / "stock-init.log", "wb") as log:
+        subprocess.run(
+            [
+                python(),
+                "-m",
+                "rasa",
+                "init",
+                "--no-prompt",
+                "--init-dir",
+                str(STOCK_DIR),
+            ],
+            cwd=STOCK_DIR,
+            env=child_env(PYTHONPATH=""),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return sorted(models.glob("*.tar.gz"))[-1]
+
+
+def first_answer_seconds(servers: Servers, started: float) -> float:
+    """Seconds from spawning the servers to the first answered message."""
+    import urllib.request
+
+    body = json.dumps({"sender": "cold", "message": "hello"}).encode()
+    request = urllib.request.Request(servers.config.rest_url, data=body)
+    with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310 (loopback)
+        resp.read()
+    return time.perf_counter() - started
+
+
+def bench_one(
+    name: str,
+    config: ServerConfig,
+    cwd: Path,
+    questions: List[str],
+    levels: List[int],
+    secs: float,
+) -> Dict[str, object]:
+    """Start one assistant, measure it, stop it."""
+    started = time.perf_counter()
+    servers = Servers(config)
+    if cwd != ROOT:
+        servers.cwd = cwd
+    servers.start()
+    try:
+        cold = first_answer_seconds(servers, started)
+        results = []
+        for users in levels:
+            level = asyncio.run(run_level(config.rest_url, questions, users, secs))
+            results.append(level)
+            logger.info(
+                "%s %3d users: %6.1f msg/s  p50 %6.0f ms  p95 %6.0f ms  p99 %6.0f ms  errors %d",
+                name, users, level.rate, level.pct(50), level.pct(95), level.pct(99), level.errors,
+            )  # fmt: skip
+        memory = rss_mb([p.pid for p in servers.procs])
+    finally:
+        servers.stop()
+    parse = parse_time_ms(config.model, questions, cwd)
+    return {
+        "cold_start_s": cold,
+        "parse_ms": parse,
+        "rss_mb": memory,
+        "levels": [
+            {
+                "users": lv.users,
+                "msg_per_s": lv.rate,
+                "p50_ms": lv.pct(50),
+                "p95_ms": lv.pct(95),
+                "p99_ms": lv.pct(99),
+                "messages": lv.messages,
+                "errors": lv.errors,
+            }
+            for lv in results
+        ],
+    }
+
+
+def report(ours: Dict, stock: Dict, machine: str) -> str:
+    """Markdown table with the ratios ours/stock."""
+    lines = [
+        f"Machine: {machine}",
+        "",
+        "| users | ours msg/s | stock msg/s | ratio | ours p50 ms | stock p50 ms | ours p95 | "
+        "stock p95 | ours p99 | stock p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for a, b in zip(ours["levels"], stock["levels"], strict=True):
+        ratio = a["msg_per_s"] / b["msg_per_s"] if b["msg_per_s"] else float("nan")
+        lines.append(
+            f"| {a['users']} | {a['msg_per_s']:.1f} | {b['msg_per_s']:.1f} | {ratio:.2f} | "
+            f"{a['p50_ms']:.0f} | {b['p50_ms']:.0f} | {a['p95_ms']:.0f} | {b['p95_ms']:.0f} | "
+            f"{a['p99_ms']:.0f} | {b['p99_ms']:.0f} |"
+        )
+    lines += [
+        "",
+        "| | ours | stock | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, label in (
+        ("cold_start_s", "cold start to first answer (s)"),
+        ("parse_ms", "NLU-only parse (ms/message, median)"),
+        ("rss_mb", "resident memory of the servers (MB)"),
+    ):
+        ratio = ours[key] / stock[key] if stock[key] else float("nan")
+        lines.append(f"| {label} | {ours[key]:.1f} | {stock[key]:.1f} | {ratio:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    """CLI used by `make bench`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    parser.add_argument("--levels", default="1,20,100")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per level")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    questions = yaml.safe_load((ROOT / "scripts" / "bench_questions.yml").read_text())[
+        "questions"
+    ]
+    levels = [int(x) for x in args.levels.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / "run"
+    machine = (
+        f"{platform.node()}: {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"{platform.platform()}, Python {platform.python_version()}"
+    )
+
+    def config(model: Path, actions: bool, name: str) -> ServerConfig:
+        bot_dir = (ROOT / "bot") if actions else STOCK_DIR
+        return ServerConfig(
+            model=model,
+            rasa_port=free_port(),
+            actions_port=free_port(),
+            tracker_db=tmp / f"{name}.db",
+            log_dir=tmp / name,
+            start_actions=actions,
+            credentials=bot_dir / "credentials.yml",
+            endpoints=bot_dir / "endpoints.yml",
+        )
+
+    stock_path = stock_model()
+    ours = bench_one(
+        "ours ", config(args.model, True, "ours"), ROOT, questions, levels, args.seconds
+    )
+    stock = bench_one("stock", config(stock_path, False, "stock"), STOCK_DIR, questions, levels,
+                      args.seconds)  # fmt: skip
+    text = report(ours, stock, machine)
+    (args.out / "bench.md").write_text(text)
+    (args.out / "bench.json").write_text(json.dumps({"machine": machine, "ours": ours,
+                                                     "stock": stock}, indent=2))  # fmt: skip
+    print("\n" + text)
+    single = ours["levels"][0]["p50_ms"] <= stock["levels"][0]["p50_ms"]
+    busiest = ours["levels"][-1]["msg_per_s"] >= stock["levels"][-1]["msg_per_s"]
+    print(f"target single-user p50 <= stock: {'met' if single else 'NOT met'}")
+    print(
+        f"target msg/s at {levels[-1]} users >= stock: {'met' if busiest else 'NOT met'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
