@@ -177,7 +177,9 @@ def normalise_text(text: str) -> str:
         The normalised text (same script; Latin accents removed).
     """
     # "º" (ordinal indicator, often typed for degrees) would decompose to "o".
-    text = text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES).translate(_SEPARATORS)
+    text = (
+        text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES).translate(_SEPARATORS)
+    )
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped).lower()
@@ -214,6 +216,11 @@ _MACROS: Dict[str, str] = {
         "|calm+down|slow+down"
     ),
     "NOT": "not|never",
+    # "can't" / "cannot" tokenise to "can not"
+    "CANT": (
+        "can+not|could+not|unable+to|unable|not+able+to|struggling+to|struggle+to"
+        "|struggled+to"
+    ),
     "SELF": "myself|himself|herself|themselves|themself|meself|ourselves|yourself",
     "POO": (
         "poo|poos|poop|stool|stools|urine|wee|pee|vomit|sick|spit|phlegm|mucus|sputum"
@@ -228,7 +235,12 @@ _MACROS: Dict[str, str] = {
         "|medicine|medicines|painkillers|drugs|sleeping+pills|sleeping+tablets|morphine"
         "|chemo|paracetamol|oxycodone|opioids|stash|lot|supply"
     ),
-    "WHO": "i|we|he|she|they|you|u|mum|dad|my+mum|my+dad|my+husband|my+wife|my+partner",
+    # Who a personal question is about. Single tokens only (each multi-token
+    # alternative multiplies the Matcher patterns); "my husband" is written
+    # "@POSS? @WHO" in the patterns.
+    "WHO": "i|we|he|she|they|you|u|mum|dad|husband|wife|partner",
+    # like WHO without the generic "you" ("do you take it with food" is general)
+    "ME": "i|we|he|she|they|mum|dad|husband|wife|partner",
     "SEVERE": (
         "severe|extreme|excruciating|unbearable|terrible|agonising|agonizing|horrendous"
         "|intense|crippling|awful|worst|horrible|dreadful|really+bad|very+bad|so+bad"
@@ -279,15 +291,13 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
         "mich sehr? schlecht|krank",
         "sto molto? male",
         "dehydrated|dehydration",
-        "can|could not|unable to? drink|eat+or+drink anything|any|fluids|water|liquids"
-        "|at+all",
+        "@CANT drink|eat+or+drink anything|any|fluids|water|liquids|at+all",
         # "mouth ulcers so bad I can't eat or drink", "I can't swallow", "unable to
         # drink"; but not "I can't eat spicy food" or "I can't drink alcohol on chemo".
-        "can|could not eat+or+drink|eat+and+drink|eat+nor+drink|eat+drink",
-        "unable|struggling|struggle to eat+or+drink|eat+and+drink|eat+nor+drink",
-        "can|could not|unable to? drink|swallow .|!|?|,|;|and|or|because|since|enough"
+        "@CANT eat+or+drink|eat+and+drink|eat+nor+drink|eat+drink",
+        "@CANT drink|swallow .|!|?|,|;|and|or|because|since|enough"
         "|properly|fluids|water|liquids|liquid|drinks|my+own+saliva|at+all",
-        "can|could not|unable to? swallow anything|any|food|fluids|water|liquids|drinks",
+        "@CANT swallow anything|any|food|fluids|water|liquids|drinks",
         "not|hardly drinking|eating+or+drinking anything|enough|fluids",
     ],
     # No urine for hours ("not peed all day", "hasn't had a wee since yesterday").
@@ -297,7 +307,30 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
         "not|never|hardly|barely had|done|passed|produced|made|been+for a|any|much? wee"
         "|pee|urine|wees|pees",
         "no|hardly+any|barely+any|very+little urine|wee|pee|wees|pees",
-        "can|could not|unable to? pee|wee|urinate|pass+urine|pass+water",
+        "@CANT pee|wee|urinate|pass+urine|pass+water",
+    ],
+    # A swollen, painful leg or arm (possible blood clot).
+    "clot": [
+        "leg|legs|calf|calves|arm|thigh _ _? swollen|swelling|swelled|puffy",
+        "swollen|swelling|painful|red|hot leg|calf|arm|thigh",
+        "blood clot|clots",
+        "dvt|thrombosis|embolism",
+    ],
+    # Yellow skin or eyes (jaundice).
+    "jaundice": [
+        "jaundice|jaundiced",
+        "skin|eyes|eye|whites _ _ _ _? yellow|yellowish|yellowing|yellowy",
+        "yellow|yellowish skin|eyes|eye",
+        "turned|turning|gone|going|look|looks|looking yellow",
+    ],
+    # Allergic reaction, often during or soon after an infusion.
+    "allergic_reaction": [
+        "lips|lip|tongue|face|throat|mouth|eyes|eyelids _ _? swelling|swollen|swell"
+        "|swelled|puffy|tingling|tight|closing",
+        "swelling|swollen of? @POSS? lips|lip|tongue|face|throat",
+        "allergic reaction|reactions",
+        "anaphylaxis|anaphylactic|hives",
+        "rash all over",
     ],
     # PICC line, port or central line site that looks infected or is leaking.
     "line_site": [
@@ -424,7 +457,7 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
 RED_FLAG_PATTERNS["vomiting_diarrhoea"] = [
     "@VD _ _ _ @NOT @STOP",
     "@VD _ _ _ non|nonstop|constantly|continuously|constant",
-    "can|could not|unable stop @VD",
+    "@CANT stop @VD",
     "keep|keeps|kept|constantly|continuously|repeatedly|nonstop|still @VD",
     "non -? stop @VD",
     "@VD _ _ _ all day|night|morning|afternoon|evening|weekend|week",
@@ -435,7 +468,7 @@ RED_FLAG_PATTERNS["vomiting_diarrhoea"] = [
     "|nonstop|terrible|awful|horrendous|relentless|really+bad|very+bad @VD",
     "sick all day|night",
     "sick _ _ # times",
-    "can|could not|unable keep|keeping|hold|holding _ _ _ down",
+    "@CANT keep|keeping|hold|holding _ _ _ down",
     "not keeping|holding _ _ _ down",
 ]
 
@@ -477,15 +510,18 @@ CRISIS_PATTERNS: Dict[str, List[str]] = {
         " @POSS? _? _? @MEDS",
         "take|taking|took|taken|swallow|swallowing|swallowed the|a whole|entire lot|box"
         "|bottle|packet|pack|supply|strip|tub",
-        "how many|much _ _ _ _ to|would|will|it+takes+to|could kill|die|end",
-        "enough _? _? to kill|end|die",
+        "how many|much _ _ _ _ to|would|will|could|it+takes+to kill|end @SELF|me|it+all",
+        "how many|much _ _ _ _ to|could|it+takes+to die|overdose|od",
+        "enough _? _? to kill|end @SELF|me|it+all",
+        "enough _? _? to die|overdose|od",
         # "...and not wake up", "I hope I never wake up"
         "and|to|then|just|&|n|or not|never wake|waking up",
-        "hope|wish|want|pray i|we? do? not|never wake|waking up",
+        "hope|wish|want|pray i|we? do|would|will|did? not|never wake|waking up",
+        "saving|saved|stockpiling|stockpiled|hoarding|hoarded|collecting|collected|storing"
+        " up? @POSS? _? @MEDS",
         "never wake|waking up again",
-        "sleep|sleeping forever|permanently",
         "no|nothing reason|purpose|point to|for live|living|life|be+alive|stay+alive"
-        "|go+on|going+on|carry+on",
+        "|keep+going",
         "give|giving|given up on life|living",
         "quiero morir|morirme|matarme",
         "me quiero morir",
@@ -517,8 +553,10 @@ CRISIS_NEGATABLE = [
 # all the capsules at once?" is a dosing question, not overdose intent. "can I take all
 # my tablets" and "what if I take all my pills" are not excluded (over-escalation).
 CRISIS_EXCLUSION_PATTERNS: List[str] = [
-    "do|does|should|shall|must @WHO take|swallow",
-    "how do|should|shall @WHO? take|swallow",
+    "do|does|did|should|shall|must|when|how|where @POSS? @WHO need|have? to? take"
+    "|swallow",
+    "how|when to take|swallow",
+    "supposed|meant to take|swallow",
 ]
 
 # Spans that cancel an overlapping red-flag match (not crisis matches).
@@ -536,14 +574,203 @@ EXCLUSION_PATTERNS: List[str] = [
     "bleed|bleeding risk|risks",
     "faint|fainter|faintest line|lines|smell|hope|idea|chance|trace",
     "fever|fevers few? _? _ ago",
+    # "I wish I wouldn't wake up" is crisis wording, not drowsiness
+    "hope|wish|want|pray i|we? do|would|will|did? not|never wake|waking",
     "temperature|temp|temperatures is|was|'s|are|were|has+been|stays|stayed @VERY? normal"
     "|fine|ok|okay|good|stable|down",
 ]
 
 
+# Personal treatment decisions -> ``ask_personal_advice`` (the answer gives general
+# information if any, the personal-advice boundary and the disclaimer). Not
+# negation-aware. General knowledge questions ("what is CAPTEM", "how is FOLFOX given",
+# "what are the side effects of capecitabine", "what is ki67", "why am I not on chemo")
+# must not match: every pattern needs a dose / decision / "for me" cue, not just a
+# drug name. Over-capture of a borderline question is acceptable: the reply still
+# carries the general information.
+_MACROS["INTERACTANT"] = (
+    "ibuprofen|paracetamol|acetaminophen|aspirin|nurofen|advil|tylenol|calpol|naproxen"
+    "|diclofenac|codeine|cocodamol|codamol|tramadol|morphine|warfarin|rivaroxaban"
+    "|apixaban|edoxaban|dabigatran|heparin|phenytoin|allopurinol|antacid|antacids"
+    "|gaviscon|omeprazole|lansoprazole|supplement|supplements|vitamin|vitamins|herbal"
+    "|herbs|cbd|cannabis|turmeric|curcumin|echinacea|ginseng|ginkgo|grapefruit"
+    "|grapefruits|pomelo|alcohol|wine|beer|booze|drink+alcohol|st+john|st+johns|wort"
+    "|antibiotic|antibiotics|vaccine|vaccines|vaccination|jab|flu+jab|painkiller"
+    "|painkillers|folic|brivudine|sorivudine|antihistamine|antihistamines|laxative"
+    "|laxatives|loperamide|imodium|anti-sickness|antiemetic|ondansetron|metoclopramide"
+    "|steroids|dexamethasone|homeopathy|homeopathic|melatonin|probiotics|fish+oil"
+    "|multivitamin|multivitamins|metformin|statin|statins|a+drink|a+glass|a+pint"
+    "|a+few+drinks|glass+of+wine"
+)
+_MACROS["DRUG"] = (
+    "chemo|chemotherapy|treatment|captem|capecitabine|xeloda|temozolomide|temodal"
+    "|folfox|folfiri|capox|xelox|cisplatin|carboplatin|etoposide|oxaliplatin|5fu"
+    "|fluorouracil|streptozocin|streptozotocin|everolimus|sunitinib|lanreotide"
+    "|octreotide|prrt|lutathera|tablets|capsules"
+)
+_MACROS["TREATMENT"] = _MACROS["DRUG"] + "|it|them|this"
+_MACROS["RESULT"] = (
+    "ki67|ki-67|mib1|grade|stage|scan|scans|ct|mri|pet|bloods|results|result|levels"
+    "|level|count|counts|cga|chromogranin|5hiaa|platelets|neutrophils|biopsy|markers"
+    "|marker"
+)
+PERSONAL_ADVICE_PATTERNS: Dict[str, List[str]] = {
+    "dose": [
+        "dose|doses|dosage|dosages|dosing|dosed",
+        "how many mg|mgs|milligrams|milligram|grams|tablets|tablet|pills|pill|capsules"
+        "|capsule|caps|tabs|units|ml",
+        "how much _ _ _ _ take|taking|took|prescribed|given|be+on|get",
+        "mg|mgs|milligrams|milligram per|a|every kg|kilo|metre|meter|square|m2",
+        "m2|bsa|body+surface+area",
+        "what|which|how+much|how+many|the|many mg|mgs|milligrams",
+        "what|which strength",
+        "number|figure|amount|quantity in|of mg|mgs|milligrams|tablets|pills|capsules",
+        "just give|tell|say me|us a|the number|figure|amount",
+        "give|tell|say me|us a|the number|figure|amount .|!|,|please|then|in|of",
+        "double|increase|decrease|reduce|lower|raise|change|adjust|halve|split|cut"
+        " @POSS? tablets|pills|capsules|chemo|capecitabine|temozolomide|xeloda|temodal",
+        "is|are|that|this|it|mg|mgs|milligrams _ _ _ _? too much|many|strong|weak",
+        "can|could|should|do|may @POSS? @ME crush|split|chew|open|dissolve|halve|cut|break",
+        "double up",
+        "take|taking|have|had|took extra|another|more|fewer|less|half|double|an+extra"
+        " tablet|tablets|pill|pills|capsule|capsules|dose",
+    ],
+    "missed_dose": [
+        "missed|miss|missing|forgot|forget|forgotten|forgetting|skipped|skip|skipping"
+        " _ _ _ dose|doses|tablet|tablets|capsule|capsules|pill|pills|meds|medication"
+        "|medicine|injection|jab|infusion|@DRUG",
+        "accidentally|mistakenly|wrongly took|taken|swallowed|had|doubled",
+        "forgot|forget|forgotten|forgetting to take|have",
+        "vomited|vomit|threw+up|puked|spat+out|been+sick|was+sick _ _ _ after|before"
+        " taking|i+took|swallowing",
+        "took _ _ _ _ twice|by+mistake|by+accident|accidentally|too+many|too+much|late",
+        "taken _ _ _ _ by+mistake|by+accident|accidentally|too+many|too+much",
+        "take|taking _ _ _ _ by+mistake|by+accident|accidentally",
+    ],
+    "stop_or_delay": [
+        "should|can|could|may|must|shall|would @POSS? @ME skip|stop|delay|postpone|pause"
+        "|cancel|quit|defer|halt|interrupt|miss|come+off|restart|resume|take+a+break"
+        "|have+a+break",
+        "ok|okay|safe|fine|alright|allowed|possible|dangerous|bad|wise|better|best to"
+        " skip|stop|delay|postpone|pause|cancel|quit|defer|halt|interrupt|miss|come+off",
+        "if @POSS? @ME skip|skipped|stop|stopped|delay|delayed|postpone|postponed|pause|miss"
+        "|quit|come+off|came+off",
+        "should|can|could|shall @POSS? @ME still? keep+going|keep+taking|carry+on|continue"
+        "|go+ahead",
+        "can|could|should|may @POSS? @ME take|have _ _ _ _ early|earlier|late|later|sooner"
+        "|instead",
+        "@ME will|shall|might skip|stop|delay|postpone|pause|cancel|quit|defer|miss"
+        "|come+off",
+        "want|wants|wanting|going|planning|considering|decided|deciding|tempted to skip"
+        "|stop"
+        "|delay|postpone|pause|cancel|quit|defer|come+off",
+        "thinking|thought about|of skipping|stopping|delaying|postponing|pausing|quitting"
+        "|cancelling|coming+off",
+    ],
+    "interaction": [
+        "interact|interacts|interaction|interactions|interfere|interferes|contraindicated"
+        "|contraindication",
+        "can|could|should|may|shall|do|would|will|is|are not? @POSS? @WHO? take|have|use|drink"
+        "|eat|mix|combine|smoke|try|get|keep|continue _? _? @INTERACTANT",
+        "ok|okay|safe|fine|alright|allowed to take|have|use|drink|eat|mix|combine|smoke"
+        " _? _? @INTERACTANT",
+        "@INTERACTANT _ _ _ _ with|while|whilst|alongside|during|plus",
+        "is|are that|it|this|they ok|okay|safe|fine|alright with|alongside|during"
+        " @POSS? @TREATMENT",
+        "@INTERACTANT _? on|during @TREATMENT",
+        "can|could|should|may|shall|to @POSS? @WHO? take|have|use|drink|eat|mix|combine"
+        " _ _ _ with|while|whilst|alongside|together|same",
+    ],
+    "food_timing": [
+        "empty|full stomach",
+        "@ME take|have|swallow _ _ _ _ with|without|after|before food|meal|meals"
+        "|eating|breakfast|dinner|lunch|supper|snack",
+        "when|what+time|which+time should|do|shall|must|can @POSS? @ME take",
+        "can|should|could|do|may @POSS? @ME take _ _ _ at|in+the|before night|morning|evening"
+        "|bedtime|bed",
+        "take|taken|taking _ _ _ _ morning|night|evening|bedtime _? or|vs|versus",
+    ],
+    "suitability": [
+        "right|suitable|best|good|appropriate|safe|ok|okay|worth|worthwhile|better|needed"
+        "|necessary|effective|work|working|help|option|recommended|choice|decision"
+        "|enough _? _? for me|him|her|us|my+mum|my+dad|my+husband|my+wife|my+partner"
+        "|my+son|my+daughter|my+case|my+tumour|my+cancer|my+net",
+        "should|shall @POSS? @ME still? have|get|start|try|go+on|choose|pick|take|be+on|ask+for"
+        "|accept|refuse|decline|consider|switch|change|go+for|agree|do+it|do+that"
+        "|go+ahead|say+no|say+yes|trust|ask+to|ask+for|ask+about",
+        "think|reckon @POSS? @ME should|shall|need+to",
+        "can|could @POSS? @ME still have|take|get|start|go+ahead",
+        "worth @ME|me having|taking|trying|it",
+        "which|what chemo|chemotherapy|treatment|regimen|drug|option|one should|would"
+        "|shall @POSS? @WHO have|get|take|choose|be+on|go+for|pick",
+        "what|which _ _ _ you|u recommend|suggest|advise|prescribe",
+        "you|u recommend|suggest|advise|prescribe for+me|i|we|me|for+my|for+him|for+her",
+        "can|could|should @POSS? @ME conceive|breastfeed|get+pregnant|have+a+baby",
+        "if you|u were me",
+        "in my shoes|position|situation",
+    ],
+    "prognosis": [
+        "how long do|does|have|has|will|would|might|could|can|'ve @POSS? @WHO live|survive",
+        "how long do|does|have|has @POSS? @WHO have|has|got .|?|!|,|;|left|to+live|now|with",
+        "how long _ _ _ _ live|survive",
+        "how many years|months|weeks will|do|does|have|has @POSS? @WHO have|live|got|left",
+        "am|are|is i|he|she|they|we|my+dad|my+mum|my+husband|my+wife|my+partner"
+        " going+to+die|dying",
+        "is|are|has|have my|his|her|our cancer|tumour|tumours|net|nec|disease terminal"
+        "|curable|incurable|treatable|spreading|growing|spread|grown|cured|worse",
+        "will|would|can|could|is|going+to @TREATMENT cure|cured me|him|her",
+        "what happens|will+happen|happens+next to me|him|her|us",
+        "how long have|has @POSS? @WHO got",
+        "prognosis|prognoses|outlook|life+expectancy|survival+rate|survival+rates"
+        "|survival+chances|chance+of+survival|chances+of+survival|time+left"
+        "|months+to+live|years+to+live",
+        "my|his|her|our chances|chance|odds",
+        "will @POSS? @WHO survive|be+cured|beat+it|beat+this",
+    ],
+    "results": [
+        "mean|means|meaning|say|says|tell|tells for|about me|him|her|us|my",
+        "mean|means|say|says on|in my|his|her report|letter|results|scan|notes",
+        "what|which stage|grade am|is|are @ME|my",
+        "my|his|her @RESULT _ _ _ _ mean|means",
+        "my|his|her @RESULT _ _ _ _ is|are|'s|was|were that|this|it|they|mine _? good"
+        "|bad|normal|high|low|serious|worrying|concerning|dangerous|ok|okay|worse|better",
+        "is|are that|this|it|they|mine|these|those too low|high",
+        "is|are that|this|it|they _ _? for me|him|her",
+        "my|his|her _? @RESULT _ _ _? high|low|raised|abnormal|elevated|up|down|dropped"
+        "|rising|rose|went+up|gone+up|going+up",
+    ],
+}
+# Spans that cancel an overlapping personal-advice match.
+PERSONAL_EXCLUSION_PATTERNS: List[str] = [
+    "how much time|longer|does+it+cost|do+they+cost|is+it|are+they",
+]
+
+# Words that carry no content of their own: a message made only of these (plus numbers,
+# markup and punctuation) gives a classifier's red_flag / crisis nothing to stand on
+# ("500 or 1000", "ok then roughly, is it more like 500 or 1000?", "{{7*7}}"). Markup
+# and script words from injection probes are included; real words that can describe a
+# symptom ("alert", "drop") are not.
+_NO_CONTENT_WORDS_TEXT = (
+    "a an the and or but nor so yet if then than as of to in on at by for with from"
+    " into onto about around over under up down out off per via vs versus is are am was"
+    " were be been being do does did done have has had having will would shall should"
+    " can could may might must it its it's this that these those there here what which"
+    " who whom whose when where why how i me my you your he him his she her we us our"
+    " they them their s t d m ll re ve ok okay okey k yes yeah yep no nope not please"
+    " pls plz just only more less like roughly approx approximately about around maybe"
+    " perhaps ish really very quite well hmm hm um umm uh er erm oh ah lol haha anyway"
+    " also too any some all each every one two three four five six seven eight nine"
+    " ten hundred thousand mg ml x img src onerror onload script javascript href div"
+    " span iframe svg http https www html sql null undefined nan eval"
+)
+
+
 def _words(text: str) -> FrozenSet[str]:
     """A frozenset of the whitespace-separated words in ``text``."""
     return frozenset(text.split())
+
+
+NO_CONTENT_WORDS: FrozenSet[str] = _words(_NO_CONTENT_WORDS_TEXT)
 
 
 # Negation: a cue within these few tokens before a red-flag match, with only filler
@@ -659,7 +886,7 @@ ENGLISH_WORDS: FrozenSet[str] = _words(
     " so as also too any some all more most much many very just only like want need"
     " know tell mean means long often after before during while treatment drug drugs"
     " medicine cancer tumour tumor dose doctor nurse team help question ask am wat u r"
-    " ur pls plz thx ty"
+    " ur pls plz thx ty ta cheers yeah yep yup nope bye cya lol"
 )
 _FOREIGN_WORDS: Dict[str, str] = {
     "es": "el la los las un una unos unas de del que qué es son y o en con por para"
@@ -689,7 +916,15 @@ _FOREIGN_WORDS: Dict[str, str] = {
     "nl": "de het een en of is zijn hoe wie waarom wanneer waar welke ik jij je hij zij"
     " wij we mijn met voor op van niet geen ook maar heb heeft hebben ben hallo dank"
     " bedankt alstublieft chemotherapie bijwerkingen behandeling medicijn tabletten dat"
-    " dit er te naar bij uit",
+    " dit er te naar bij uit wordt worden gegeven hoeveel waarom",
+    # Scandinavian: words that are also English ("man", "for", "men") are left out.
+    "sv": "och eller är hur vad varför när vilken jag han hon vi ni min mitt med för"
+    " på av inte ingen också har hej tack snälla cellgifter biverkningar behandling"
+    " läkemedel tabletter tar kan ska",
+    "da": "og eller er hvordan hvad hvorfor hvornår hvor jeg han hun vi min mit med på"
+    " af ikke også har hej tak kemoterapi bivirkninger behandling tabletter tager",
+    "nb": "og eller er hvordan hva hvorfor når hvor jeg han hun vi min mitt med på av"
+    " ikke også har hei takk cellegift bivirkninger behandling tabletter tar",
     "pl": "i w z na do jest są nie tak co jak czy dlaczego kiedy gdzie mam ma mój moja"
     " się to dzień dobry dziękuję chemioterapia skutki uboczne leczenie lek",
 }
@@ -729,7 +964,7 @@ class _Rule:
     """One DSL line: a spaCy Matcher plus a cheap gate.
 
     The matcher only runs if every set in ``gate`` shares a word with the message, so
-    the ~150 rules cost a few set checks for an ordinary question.
+    the ~290 rules cost a few set checks for an ordinary question.
     """
 
     label: str
@@ -776,22 +1011,30 @@ class SafetyResult:
     Attributes:
         red_flags: red-flag categories found (sorted), e.g. ``("fever",)``.
         crisis: crisis categories found (sorted).
+        personal_advice: personal-advice categories found (sorted), e.g. ``("dose",)``;
+            only looked for when there is no red flag and no crisis.
         other_language: True if the message looks like it is not in English.
         negated: red-flag categories suppressed by an explicit negation.
     """
 
     red_flags: Tuple[str, ...] = ()
     crisis: Tuple[str, ...] = ()
+    personal_advice: Tuple[str, ...] = ()
     other_language: bool = False
     negated: Tuple[str, ...] = ()
 
     @property
     def intent(self) -> str | None:
-        """The intent to force, or None to leave the classifier's prediction alone."""
+        """The intent to force, or None to leave the classifier's prediction alone.
+
+        Priority: red flag > crisis > personal advice > other language.
+        """
         if self.red_flags:
             return INTENT_RED_FLAG
         if self.crisis:
             return INTENT_CRISIS
+        if self.personal_advice:
+            return INTENT_PERSONAL_ADVICE
         if self.other_language:
             return INTENT_OTHER_LANGUAGE
         return None
@@ -800,28 +1043,36 @@ class SafetyResult:
 class SafetyScreen:
     """Deterministic red-flag / crisis / language screen for one message at a time.
 
-    Build once (compiles ~170 small matchers: a fraction of a second), then call
-    :meth:`screen` (about 0.05-0.15 ms for a typical message, under 1 ms at the
-    2000-character limit).
+    Build once (compiles ~290 small matchers: about half a second), then call
+    :meth:`screen` (about 0.05-0.15 ms for a typical message; 1-2.5 ms for a
+    2000-character message, the channels' limit, full of question wording).
     """
 
     def __init__(
         self,
         temperature_threshold_c: float,
         detect_other_language: bool = True,
+        detect_personal_advice: bool = True,
     ) -> None:
         """Compile the matchers.
 
         Args:
             temperature_threshold_c: readings at or above this (deg C) are red flags.
             detect_other_language: whether to flag non-English messages.
+            detect_personal_advice: whether to flag personal dose / treatment questions.
         """
         self.temperature_threshold_c = float(temperature_threshold_c)
         self.detect_other_language = detect_other_language
+        self.detect_personal_advice = detect_personal_advice
         self._nlp = spacy.blank("en")
         self._red = self._rules(RED_FLAG_PATTERNS)
         self._crisis = self._rules(CRISIS_PATTERNS)
         self._crisis_negatable = self._rules({"suicide": CRISIS_NEGATABLE})
+        self._crisis_exclusions = self._rules({"exclude": CRISIS_EXCLUSION_PATTERNS})
+        self._personal = self._rules(PERSONAL_ADVICE_PATTERNS)
+        self._personal_exclusions = self._rules(
+            {"exclude": PERSONAL_EXCLUSION_PATTERNS}
+        )
         self._exclusions = self._rules({"exclude": EXCLUSION_PATTERNS})
         self._non_latin_red = [
             (label, re.compile("|".join(re.escape(s) for s in words)))
@@ -967,12 +1218,56 @@ class SafetyScreen:
                 found.add(label)
         return found, negated
 
+    @staticmethod
+    def _not_excluded(matches: List[_Match], excluded: List[_Match]) -> List[_Match]:
+        """Matches that overlap none of the ``excluded`` spans."""
+        if not excluded:
+            return matches
+        return [
+            (label, start, end)
+            for label, start, end in matches
+            if not any(s < end and start < e for _, s, e in excluded)
+        ]
+
     def _crisis_found(self, doc: Doc, norms: FrozenSet[str]) -> set:
-        found = {label for label, _, _ in self._run(self._crisis, doc, norms)}
+        matches = self._run(self._crisis, doc, norms)
+        if matches:
+            excluded = self._run(self._crisis_exclusions, doc, norms)
+            matches = self._not_excluded(matches, excluded)
+        found = {label for label, _, _ in matches}
         for label, start, _ in self._run(self._crisis_negatable, doc, norms):
             if not self._negated(doc, start):
                 found.add(label)
         return found
+
+    def _personal_found(self, doc: Doc, norms: FrozenSet[str]) -> set:
+        matches = self._run(self._personal, doc, norms)
+        if matches:
+            excluded = self._run(self._personal_exclusions, doc, norms)
+            matches = self._not_excluded(matches, excluded)
+        return {label for label, _, _ in matches}
+
+    @staticmethod
+    def has_content(text: str | None) -> bool:
+        """True if ``text`` has at least one content word.
+
+        HTML-like tags are removed first; then numbers, punctuation, template syntax and
+        the function / filler words in ``NO_CONTENT_WORDS`` do not count. Any letter in
+        a non-Latin script counts as content.
+
+        Args:
+            text: raw user text.
+
+        Returns:
+            Whether there is anything a symptom or a crisis could be read from.
+        """
+        if not text:
+            return False
+        words = _WORD_ANY_SCRIPT_RE.findall(normalise_text(_TAG_RE.sub(" ", text)))
+        return any(
+            (len(w) >= 2 or not w.isascii()) and w not in NO_CONTENT_WORDS
+            for w in words
+        )
 
     def temperature_readings_c(self, normalised: str, doc: Doc) -> List[float]:
         """Temperatures (deg C) stated in the text; other numbers are ignored.
@@ -1083,8 +1378,15 @@ class SafetyScreen:
             if "\u00bf" in text or "\u00a1" in text:
                 return True
             # every word from one language's list ("hola", "merci beaucoup"), so
-            # "de Gramont" (a regimen) is not caught
-            if best_exclusive >= 1 and len(words) <= 3 and best_total == len(words):
+            # "de Gramont" (a regimen) is not caught. At least one of them must be a
+            # real word (3+ letters): a lone one- or two-letter function word ("ta",
+            # "la", "o", "e") is as likely English chat, a typo or an initial.
+            if (
+                best_exclusive >= 1
+                and len(words) <= 3
+                and best_total == len(words)
+                and any(len(w) >= 3 and w in _FOREIGN_INDEX for w in words)
+            ):
                 return True
         return False
 
@@ -1118,12 +1420,16 @@ class SafetyScreen:
         if self._non_latin_crisis.search(normalised):
             crisis.add("suicide")
 
+        personal: set = set()
+        if not red and not crisis and self.detect_personal_advice:
+            personal = self._personal_found(doc, norms)
         other = False
-        if not red and not crisis and self.detect_other_language:
-            other = self.is_other_language(text)
+        if not red and not crisis and not personal and self.detect_other_language:
+            other = self.is_other_language(_TAG_RE.sub(" ", text))
         return SafetyResult(
             red_flags=tuple(sorted(red)),
             crisis=tuple(sorted(crisis)),
+            personal_advice=tuple(sorted(personal)),
             other_language=other,
             negated=tuple(sorted(negated - red)),
         )
@@ -1133,18 +1439,24 @@ class SafetyScreen:
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
 class SafetyIntentOverride(GraphComponent, IntentClassifier):
-    """Forces ``red_flag`` / ``crisis`` / ``other_language`` regardless of the classifier.
+    """Forces ``red_flag`` / ``crisis`` / ``ask_personal_advice`` / ``other_language``
+    regardless of the classifier, and withdraws a classifier's ``red_flag`` / ``crisis``
+    on a message with no content words (it becomes ``nlu_fallback``).
 
     Put it LAST in the pipeline (after ``FallbackClassifier``). Config:
     ``settings_path`` (default: ``$NETCHEMO_SETTINGS`` or ``config/safety.yml``; read
-    when the model is loaded, so a changed threshold needs a restart, not a retrain) and
-    ``detect_other_language`` (default ``True``).
+    when the model is loaded, so a changed threshold needs a restart, not a retrain),
+    ``detect_other_language`` and ``detect_personal_advice`` (both default ``True``).
     """
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Defaults for the component's config in config.yml."""
-        return {"settings_path": None, "detect_other_language": True}
+        return {
+            "settings_path": None,
+            "detect_other_language": True,
+            "detect_personal_advice": True,
+        }
 
     def __init__(self, config: Dict[str, Any], screen: SafetyScreen) -> None:
         """Wrap a compiled :class:`SafetyScreen`."""
@@ -1165,6 +1477,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
         screen = SafetyScreen(
             settings.red_flags.temperature_threshold_c,
             detect_other_language=bool(config.get("detect_other_language", True)),
+            detect_personal_advice=bool(config.get("detect_personal_advice", True)),
         )
         logger.debug(
             "SafetyIntentOverride ready (threshold %.1f C, settings %s)",
@@ -1188,40 +1501,79 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             The same messages, changed in place where a rule fired.
         """
         for message in messages:
-            result = self._screen.screen(message.get(TEXT))
+            text = message.get(TEXT)
+            result = self._screen.screen(text)
             intent_name = result.intent
-            if intent_name is None:
+            if intent_name is not None:
+                self._force_intent(
+                    message,
+                    intent_name,
+                    self._reasons(result),
+                    also_crisis=intent_name == INTENT_RED_FLAG and bool(result.crisis),
+                )
                 continue
-            self._force_intent(message, intent_name, result)
+            previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if previous in SAFETY_INTENTS and not self._screen.has_content(text):
+                # The classifier alone chose red_flag / crisis for a message with
+                # nothing to read a symptom or a crisis from ("{{7*7}}", "500 or
+                # 1000", a bare HTML tag): withdraw it, so the bot asks to rephrase.
+                self._force_intent(
+                    message,
+                    DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                    [NO_CONTENT_REASON],
+                    drop=SAFETY_INTENTS,
+                )
         return messages
 
-    def _force_intent(self, message: Message, name: str, result: SafetyResult) -> None:
+    @staticmethod
+    def _reasons(result: SafetyResult) -> List[str]:
+        """Category labels for the intent the screen chose."""
+        name = result.intent
+        if name == INTENT_OTHER_LANGUAGE:
+            return ["other_language"]
+        if name == INTENT_CRISIS:
+            return list(result.crisis)
+        if name == INTENT_PERSONAL_ADVICE:
+            return list(result.personal_advice)
+        return list(result.red_flags)
+
+    def _force_intent(
+        self,
+        message: Message,
+        name: str,
+        reasons: List[str],
+        drop: FrozenSet[str] = frozenset(),
+        also_crisis: bool = False,
+    ) -> None:
+        """Set ``name`` as the intent (confidence 1.0, first in the ranking) and mark it.
+
+        Args:
+            message: the message to change in place.
+            name: the intent to force.
+            reasons: category labels for ``message["safety"]`` (never user text).
+            drop: further intents to remove from the ranking.
+            also_crisis: a red flag was forced but crisis wording was found too.
+        """
         previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         forced = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
         # Keep the classifier's own ranking after the forced intent; drop the
         # FallbackClassifier's entry (its low-confidence verdict no longer applies) and
         # any older entry for the forced intent.
+        removed = drop | {name, DEFAULT_NLU_FALLBACK_INTENT_NAME}
         ranking = [
             entry
             for entry in message.get(INTENT_RANKING_KEY) or []
-            if entry.get(INTENT_NAME_KEY)
-            not in (name, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+            if entry.get(INTENT_NAME_KEY) not in removed
         ]
         message.set(INTENT, forced, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
-        if name == INTENT_OTHER_LANGUAGE:
-            reasons: List[str] = ["other_language"]
-        elif name == INTENT_CRISIS:
-            reasons = list(result.crisis)
-        else:
-            reasons = list(result.red_flags)
         message.set(
             SAFETY_KEY,
             {
                 "forced_by": type(self).__name__,
                 "intent": name,
                 "reasons": reasons,
-                "also_crisis": name == INTENT_RED_FLAG and bool(result.crisis),
+                "also_crisis": also_crisis,
                 "overridden_intent": previous,
             },
             add_to_output=True,
