@@ -1,0 +1,369 @@
+"""Hardened socket.io input channel for the patient-forum web widget (``widget/``).
+
+Rasa 3.6's built-in :class:`rasa.core.channels.socketio.SocketIOInput` has three problems
+for a widget that keeps its conversation across page loads:
+
+* with ``session_persistence`` it calls ``sio.enter_room(...)`` without awaiting it (it is a
+  coroutine in python-socketio 5.x), so the browser never joins its session room and never
+  receives the bot's answers;
+* ``send_custom_json`` passes the custom payload as keyword arguments to ``sio.emit``, which
+  fails for our ``{"kb_answer": {...}}`` payload (see docs/DESIGN.md);
+* it accepts socket.io connections from any origin.
+
+This channel keeps the same wire protocol (events ``session_request`` / ``session_confirm``,
+``user_uttered`` / ``bot_uttered``) and adds:
+
+* real session rooms: the session id, not the socket id, is the Rasa sender id, and a socket
+  may only send as the session it asked for;
+* an origin allow-list (``cors_allowed_origins``, default: the demo forum page's origins);
+* input hygiene (``bot.channels.guard``, shared by all channels): empty and over-long
+  messages get a kind reply from kb/messages.yml and are not passed on; typed text starting
+  with ``/`` cannot force an intent unless it equals the payload of a button the bot offered
+  in its previous turn for that session (remembered in memory per session, with the tracker
+  as a fallback after a restart);
+* after a dropped connection the widget asks for its session with ``reconnected: true`` and
+  gets the ``reconnected`` sentence from kb/messages.yml as a ``{"text", "notice": true}``
+  message;
+* custom payloads are emitted as ``{"custom": {...}}`` and every bot turn ends with a
+  ``bot_turn_end`` event, so the widget knows when to hide its typing indicator.
+
+credentials.yml::
+
+    bot.channels.socketio.WidgetSocketIOInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+      cors_allowed_origins: ["http://localhost:8080", "http://127.0.0.1:8080"]
+
+``cors_allowed_origins`` also accepts a comma-separated string (e.g. from ``${ENV_VAR}``);
+``"*"`` is refused. Browsers always send an Origin header, so pages elsewhere cannot connect;
+non-browser clients send none and are let through (as engine.io does): this protects the
+patient's browser, it is not authentication (use ``jwt_key`` for that).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.channels.guard import (
+    check_message,
+    max_message_chars,
+    neutralise_commands,
+    reply_text,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ALLOWED_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+# Event sent to the session room after the bot has answered one user message.
+TURN_END_EVT = "bot_turn_end"
+# How many sessions' offered button payloads we remember (oldest are dropped first).
+MAX_TRACKED_SESSIONS = 10_000
+# Client-chosen session ids must look like the ids we hand out (uuid4 hex or similar).
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def parse_origins(value: Any) -> list[str]:
+    """Reads ``cors_allowed_origins`` from credentials: a list or a comma-separated string.
+
+    ``"*"`` is refused on purpose: this channel is for a known forum, not for any site.
+    """
+    if value is None:
+        return list(DEFAULT_ALLOWED_ORIGINS)
+    if isinstance(value, str):
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise TypeError(
+            f"cors_allowed_origins must be a list or a string, not {value!r}"
+        )
+    origins = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    if "*" in origins:
+        raise ValueError(
+            "cors_allowed_origins: '*' is not allowed; list the forum's origins"
+        )
+    return origins
+
+
+def valid_session_id(value: Any) -> str | None:
+    """Returns the client's session id if it has the expected shape, else ``None``."""
+    if isinstance(value, str) and SESSION_ID_PATTERN.match(value):
+        return value
+    return None
+
+
+class OfferedPayloads:
+    """Remembers, per session, the button payloads of the bot's latest turn (bounded LRU)."""
+
+    def __init__(self, max_sessions: int = MAX_TRACKED_SESSIONS) -> None:
+        self._by_session: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._max_sessions = max_sessions
+
+    def add(self, session_id: str, payloads: Iterable[str]) -> None:
+        """Adds payloads offered in the current bot turn."""
+        current = self._by_session.pop(session_id, frozenset())
+        self._by_session[session_id] = current | frozenset(p for p in payloads if p)
+        while len(self._by_session) > self._max_sessions:
+            self._by_session.popitem(last=False)
+
+    def get(self, session_id: str) -> frozenset[str]:
+        """The payloads currently offered to a session."""
+        return self._by_session.get(session_id, frozenset())
+
+    def clear(self, session_id: str) -> None:
+        """Forgets a session's payloads (a new bot turn starts)."""
+        self._by_session.pop(session_id, None)
+
+
+class WidgetSocketIOOutput(SocketIOOutput):
+    """Socket.io output that records offered buttons and emits custom JSON as ``custom``."""
+
+    def __init__(
+        self,
+        sio: AsyncServer,
+        bot_message_evt: str,
+        offered: OfferedPayloads,
+        namespace: str | None,
+    ) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.offered = offered
+        self.namespace = namespace
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await self.sio.emit(
+            self.bot_message_evt, response, room=socket_id, namespace=self.namespace
+        )
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        self.offered.add(
+            recipient_id, (str(b.get("payload", "")).strip() for b in buttons)
+        )
+        await super().send_text_with_buttons(recipient_id, text, buttons, **kwargs)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        # The parent passes the payload as emit() keyword arguments, which breaks on any
+        # key emit() does not know (e.g. "kb_answer"). Send it as data instead.
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class WidgetSocketIOInput(SocketIOInput):
+    """Socket.io channel for the web widget: session rooms, origin allow-list, input hygiene."""
+
+    @classmethod
+    def name(cls) -> str:
+        # Same name as the built-in channel, so `channel: socketio` response variants apply.
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", True),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins"),
+            max_message_chars=credentials.get("max_message_chars"),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: str | None = None,
+        session_persistence: bool = True,
+        socketio_path: str | None = "/socket.io",
+        jwt_key: str | None = None,
+        jwt_method: str | None = "HS256",
+        metadata_key: str | None = "metadata",
+        cors_allowed_origins: Any = None,
+        max_message_chars: int | None = None,
+    ) -> None:
+        super().__init__(
+            user_message_evt,
+            bot_message_evt,
+            namespace,
+            session_persistence,
+            socketio_path,
+            jwt_key,
+            jwt_method,
+            metadata_key,
+        )
+        self.cors_allowed_origins = parse_origins(cors_allowed_origins)
+        self._max_message_chars = int(max_message_chars) if max_message_chars else None
+        self.offered = OfferedPayloads()
+        # socket id -> the session id that socket asked for
+        self._session_of_sid: dict[str, str] = {}
+        self._app: Sanic | None = None
+
+    @property
+    def max_chars(self) -> int:
+        """Longest message passed on (credentials, else ``input.max_message_chars``)."""
+        if self._max_message_chars is None:
+            self._max_message_chars = max_message_chars()
+        return self._max_message_chars
+
+    def get_output_channel(self) -> WidgetSocketIOOutput | None:
+        """Output channel for messages not triggered by a user (e.g. ``/trigger_intent``)."""
+        if self.sio is None:
+            return super().get_output_channel()  # warns, returns None
+        return WidgetSocketIOOutput(
+            self.sio, self.bot_message_evt, self.offered, self.namespace
+        )
+
+    @property
+    def agent(self) -> Any:
+        """The Rasa agent of the app this channel is registered on (None in some tests)."""
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
+
+    async def allow_commands(self, text: str, sender_id: str) -> str:
+        """Typed ``/intent`` text passes only if it is a button offered in the last turn.
+
+        The payloads offered through this channel are remembered in memory; the tracker
+        (``guard.neutralise_commands``) covers turns from before a server restart.
+        """
+        if text.startswith("/") and text in self.offered.get(sender_id):
+            return text
+        return await neutralise_commands(text, self.agent, sender_id)
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """Defines the Sanic blueprint serving socket.io at ``socketio_path``."""
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins
+        )
+        channel = self
+
+        class _Blueprint(SocketBlueprint):
+            def register(self, app: Sanic, options: dict[str, Any]) -> None:
+                channel._app = app
+                super().register(app, options)
+
+        socketio_webhook = _Blueprint(
+            sio, self.socketio_path, "socketio_webhook", __name__
+        )
+        self.sio = sio
+        namespace = self.namespace
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+            # The origin was already checked by engine.io (cors_allowed_origins).
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                payload = (
+                    rasa.core.channels.channel.decode_bearer_token(
+                        token, self.jwt_key, self.jwt_algorithm
+                    )
+                    if token
+                    else None
+                )
+                if not payload:
+                    return False
+            logger.debug("Socket %s connected.", sid)
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            self._session_of_sid.pop(sid, None)
+            logger.debug("Socket %s disconnected.", sid)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = valid_session_id(requested) or uuid.uuid4().hex
+            previous = self._session_of_sid.get(sid)
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=namespace)
+            self._session_of_sid[sid] = session_id
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            logger.debug("Socket %s joined its session.", sid)
+            if isinstance(data, dict) and data.get("reconnected") is True:
+                notice = {"text": reply_text("reconnected"), "notice": True}
+                await sio.emit(
+                    self.bot_message_evt, notice, room=sid, namespace=namespace
+                )
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            if self.session_persistence:
+                sender_id = self._session_of_sid.get(sid)
+                if not sender_id or data.get("session_id") != sender_id:
+                    logger.warning(
+                        "Ignored a message from socket %s: no session_request for that "
+                        "session_id first.",
+                        sid,
+                    )
+                    return
+            else:
+                sender_id = sid
+            output_channel = WidgetSocketIOOutput(
+                sio, self.bot_message_evt, self.offered, namespace
+            )
+            raw = data.get("message")
+            checked = check_message(raw if isinstance(raw, str) else "", self.max_chars)
+            if checked.reply:
+                # Refused (empty or too long): answer kindly, keep the offered buttons.
+                logger.info("Refused a message (%s) on one session.", checked.reply)
+                await output_channel.send_text_message(
+                    sender_id, reply_text(checked.reply)
+                )
+                await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
+                return
+
+            text = await self.allow_commands(checked.text or "", sender_id)
+            self.offered.clear(sender_id)  # a new bot turn starts
+            metadata = data.get(self.metadata_key)
+            if not isinstance(metadata, dict):
+                metadata = {}  # never json.loads() what a browser sent as a string
+            message = UserMessage(
+                text,
+                output_channel,
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata,
+            )
+            try:
+                await on_new_message(message)
+            except Exception:  # never leave the widget waiting; details in the log
+                logger.exception("error while handling a socket.io message")
+                await output_channel.send_text_message(
+                    sender_id, reply_text("ask_rephrase")
+                )
+            finally:
+                await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
+
+        return socketio_webhook

@@ -1,0 +1,143 @@
+"""A scripted stand-in for the Rasa server, behind the real widget channel.
+
+It runs :class:`bot.channels.socketio.WidgetSocketIOInput` in a plain Sanic app whose "agent"
+answers from a tiny script with the message shapes of docs/DESIGN.md, so the widget and the
+channel can be tested without a trained model:
+
+    python tests/widget/fake_bot.py --port 5099 --origins http://localhost:8099
+
+* "...captem..." (or the CAPTEM button payload): two text paragraphs, the ``kb_answer``
+  custom payload with two sources, then the disclaimer.
+* "...thing..." or "...vague...": "Did you mean one of these?" with two buttons.
+* "...slow...": waits 1.5 s, then answers (to see the typing indicator).
+* anything else: "You said: <text>" (echo, to check that bot text is rendered as text).
+
+``GET /fake/received`` lists what reached the "agent" (after the channel's input hygiene).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from rasa.core.channels.channel import UserMessage, register  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+
+from bot.channels.socketio import WidgetSocketIOInput  # noqa: E402
+
+CAPTEM_PAYLOAD = '/ask_what_is{"kb_term":"captem"}'
+CAPE_PAYLOAD = '/ask_what_is{"kb_term":"capecitabine"}'
+DISCLAIMER = (
+    "This is general information, not medical advice. Your specialist team knows your "
+    "situation: please ask them about your own care."
+)
+CAPTEM_ANSWER = {
+    "kb_answer": {
+        "id": "captem",
+        "title": "CAPTEM (capecitabine with temozolomide)",
+        "kind": "regimen",
+        "facet": "what_is",
+        "reviewed": "2026-11-26",
+        "sources": [
+            {
+                "id": "seed",
+                "title": "Chemotherapy for Neuroendocrine Cancer",
+                "publisher": "Ronny Allan, patient advocate blog",
+            },
+            {
+                "id": "cruk_net_chemo",
+                "title": "Chemotherapy for neuroendocrine tumours (NETs)",
+                "publisher": "Cancer Research UK",
+                "url": "https://www.cancerresearchuk.org/about-cancer/"
+                "neuroendocrine-tumours-nets/treatment/chemotherapy",
+            },
+        ],
+    }
+}
+
+
+class FakeAgent:
+    """Answers like the real bot would, from a script; records what it was sent."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.received.append({"sender": message.sender_id, "text": message.text})
+        out = message.output_channel
+        sender = message.sender_id
+        text = message.text or ""
+        low = text.lower()
+        if "slow" in low:
+            await asyncio.sleep(1.5)
+        if "captem" in low or text == CAPTEM_PAYLOAD:
+            await out.send_response(
+                sender,
+                {
+                    "text": "CAPTEM is a chemotherapy combination of **capecitabine** and "
+                    "**temozolomide**.\n\nBoth are taken by mouth:\n- capecitabine as "
+                    "tablets\n- temozolomide as capsules"
+                },
+            )
+            await out.send_response(sender, {"custom": CAPTEM_ANSWER})
+            await out.send_response(sender, {"text": DISCLAIMER})
+        elif "thing" in low or "vague" in low:
+            await out.send_response(
+                sender,
+                {
+                    "text": "I'm not sure I understood. Did you mean one of these?",
+                    "buttons": [
+                        {"title": "CAPTEM", "payload": CAPTEM_PAYLOAD},
+                        {"title": "Capecitabine", "payload": CAPE_PAYLOAD},
+                    ],
+                },
+            )
+        elif text == CAPE_PAYLOAD:
+            await out.send_response(sender, {"text": "Capecitabine is a tablet."})
+            await out.send_response(sender, {"text": DISCLAIMER})
+        else:
+            await out.send_response(sender, {"text": f"You said: {text}"})
+
+
+def make_app(origins: list[str], max_chars: int = 2000) -> Sanic:
+    """The Sanic app: the widget channel at /socket.io plus /fake/received."""
+    app = Sanic(f"fake_bot_{id(origins)}")
+    app.ctx.agent = FakeAgent()
+    channel = WidgetSocketIOInput.from_credentials(
+        {
+            "session_persistence": True,
+            "cors_allowed_origins": origins,
+            "max_message_chars": max_chars,
+        }
+    )
+    register([channel], app, route="/webhooks/")
+
+    @app.get("/fake/received")
+    async def received(_: Request) -> Any:
+        return response.json(app.ctx.agent.received)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--origins", default="http://localhost:8080,http://127.0.0.1:8080"
+    )
+    parser.add_argument("--max-chars", type=int, default=2000)
+    args = parser.parse_args()
+    app = make_app(args.origins.split(","), args.max_chars)
+    app.run(host="127.0.0.1", port=args.port, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

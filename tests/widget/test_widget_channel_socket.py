@@ -1,0 +1,197 @@
+"""The widget channel over real socket.io connections (python-socketio AsyncClient), served
+by tests/widget/fake_bot.py: the real channel in front of a scripted agent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+import socketio
+
+from bot.channels.guard import reply_text
+from tests.widget.conftest import FakeBot, Site
+from tests.widget.fake_bot import CAPTEM_PAYLOAD
+
+TIMEOUT = 10
+
+
+class Client:
+    """A socket.io client that queues every bot event it gets."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        for name in ("bot_uttered", "bot_turn_end", "session_confirm"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str) -> Any:
+        async def record(data: Any = None) -> None:
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self, bot: FakeBot, origin: str | None = None) -> Client:
+        headers = {"Origin": origin} if origin else {}
+        # polling: engineio 4.15's websocket client needs aiohttp>=3.10 (rasa 3.6 pins 3.9)
+        await self.sio.connect(
+            bot.url, headers=headers, wait_timeout=TIMEOUT, transports=["polling"]
+        )
+        return self
+
+    async def session(self, session_id: str | None = None, **extra: Any) -> str:
+        await self.sio.emit("session_request", {"session_id": session_id, **extra})
+        name, data = await self.next_event()
+        assert name == "session_confirm"
+        return data
+
+    async def say(self, session_id: str, text: str) -> list[Any]:
+        """Sends text; returns the bot messages up to the end of the bot's turn."""
+        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id})
+        messages = []
+        while True:
+            name, data = await self.next_event()
+            if name == "bot_turn_end":
+                return messages
+            messages.append(data)
+
+    async def next_event(self) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.events.get(), TIMEOUT)
+
+    async def close(self) -> None:
+        # A graceful polling disconnect waits for the pending long-poll (~30 s): abort it.
+        eio = self.sio.eio
+        tasks = [t for t in (eio.read_loop_task, eio.write_loop_task) if t]
+        await eio.disconnect(abort=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.fixture
+async def client(fake_bot: FakeBot, site: Site) -> Any:
+    c = await Client().connect(fake_bot, origin=site.origins[0])
+    yield c
+    await c.close()
+
+
+async def test_session_survives_a_new_socket(fake_bot: FakeBot, site: Site) -> None:
+    session_id = new_id()
+    first = await Client().connect(fake_bot, site.origins[0])
+    assert await first.session(session_id) == session_id
+    assert await first.say(session_id, "hello") == [{"text": "You said: hello"}]
+    await first.close()
+
+    # A reload: new socket, same session id; answers still reach it (the room is entered).
+    second = await Client().connect(fake_bot, site.origins[1])
+    assert await second.session(session_id) == session_id
+    assert await second.say(session_id, "again") == [{"text": "You said: again"}]
+    await second.close()
+    mine = [r["text"] for r in fake_bot.received() if r["sender"] == session_id]
+    assert mine == ["hello", "again"]
+
+
+async def test_sessions_are_isolated(fake_bot: FakeBot, site: Site) -> None:
+    a = await Client().connect(fake_bot, site.origins[0])
+    b = await Client().connect(fake_bot, site.origins[0])
+    sa, sb = await a.session(new_id()), await b.session(new_id())
+    assert await a.say(sa, "only for a") == [{"text": "You said: only for a"}]
+    await asyncio.sleep(0.3)
+    assert b.events.empty()
+    await b.say(sb, "b speaks")
+    await a.close()
+    await b.close()
+
+
+async def test_a_bad_session_id_is_replaced(client: Client) -> None:
+    confirmed = await client.session("../../not-a-session")
+    assert confirmed != "../../not-a-session"
+    assert len(confirmed) == 32
+
+
+async def test_message_for_another_session_is_ignored(
+    client: Client, fake_bot: FakeBot
+) -> None:
+    await client.session(new_id())
+    before = len(fake_bot.received())
+    await client.sio.emit("user_uttered", {"message": "sneaky", "session_id": new_id()})
+    await asyncio.sleep(0.5)
+    assert len(fake_bot.received()) == before
+    assert client.events.empty()
+
+
+async def test_answer_shapes_follow_the_design(client: Client) -> None:
+    session_id = await client.session(new_id())
+    messages = await client.say(session_id, "what is CAPTEM?")
+    texts = [m.get("text") for m in messages]
+    # text paragraphs, then the kb_answer custom payload, then the disclaimer
+    assert texts[0].startswith("CAPTEM is a chemotherapy")
+    custom = [m["custom"] for m in messages if "custom" in m]
+    assert len(custom) == 1
+    assert custom[0]["kb_answer"]["id"] == "captem"
+    assert {"title", "publisher"} <= set(custom[0]["kb_answer"]["sources"][0])
+    assert "custom" in messages[-2]
+    assert texts[-1].startswith("This is general information, not medical advice")
+
+
+async def test_connection_from_another_site_is_refused(fake_bot: FakeBot) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Client().connect(fake_bot, origin="https://evil.example")
+
+
+async def test_too_long_message_gets_a_kind_reply_and_is_not_passed_on(
+    client: Client, fake_bot: FakeBot
+) -> None:
+    session_id = await client.session(new_id())
+    before = len(fake_bot.received())
+    messages = await client.say(session_id, "x" * 2001)
+    assert messages == [{"text": reply_text("message_too_long")}]
+    assert len(fake_bot.received()) == before
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u200b"])
+async def test_empty_message_gets_a_kind_reply(
+    client: Client, fake_bot: FakeBot, text: str
+) -> None:
+    session_id = await client.session(new_id())
+    before = len(fake_bot.received())
+    assert await client.say(session_id, text) == [{"text": reply_text("empty_message")}]
+    assert len(fake_bot.received()) == before
+
+
+async def test_typed_command_cannot_force_an_intent(
+    client: Client, fake_bot: FakeBot
+) -> None:
+    session_id = await client.session(new_id())
+    await client.say(session_id, "/restart")
+    assert fake_bot.received()[-1] == {"sender": session_id, "text": "restart"}
+
+
+async def test_offered_button_payload_passes_only_in_the_next_turn(
+    client: Client, fake_bot: FakeBot
+) -> None:
+    session_id = await client.session(new_id())
+    offer = await client.say(session_id, "chemo tablets thing")
+    payloads = [q["payload"] for q in offer[-1]["quick_replies"]]
+    assert CAPTEM_PAYLOAD in payloads
+
+    await client.say(session_id, CAPTEM_PAYLOAD)  # a click on the button
+    assert fake_bot.received()[-1]["text"] == CAPTEM_PAYLOAD
+
+    await client.say(session_id, CAPTEM_PAYLOAD)  # no longer offered: read as words
+    assert fake_bot.received()[-1]["text"] == CAPTEM_PAYLOAD.lstrip("/")
+
+
+async def test_reconnect_gets_the_restored_notice(client: Client) -> None:
+    session_id = new_id()
+    await client.session(session_id, reconnected=True)
+    name, data = await client.next_event()
+    assert (name, data) == (
+        "bot_uttered",
+        {"text": reply_text("reconnected"), "notice": True},
+    )

@@ -1,0 +1,139 @@
+"""Unit tests of bot/channels/socketio.py: no server, no browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.channels.socketio import (
+    DEFAULT_ALLOWED_ORIGINS,
+    OfferedPayloads,
+    WidgetSocketIOInput,
+    WidgetSocketIOOutput,
+    parse_origins,
+    valid_session_id,
+)
+
+
+class RecordingSio:
+    """Stands in for socketio.AsyncServer: records emit() calls."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, dict[str, Any]]] = []
+
+    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
+        self.emitted.append((event, data, kwargs))
+
+
+def test_default_origins_are_the_demo_page_not_star() -> None:
+    channel = WidgetSocketIOInput.from_credentials({})
+    assert channel.cors_allowed_origins == list(DEFAULT_ALLOWED_ORIGINS)
+    assert "*" not in channel.cors_allowed_origins
+    assert channel.session_persistence is True
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (
+            ["https://forum.example/", "http://localhost:8080"],
+            ["https://forum.example", "http://localhost:8080"],
+        ),
+        (
+            "https://a.example, https://b.example",
+            ["https://a.example", "https://b.example"],
+        ),
+        (None, list(DEFAULT_ALLOWED_ORIGINS)),
+    ],
+)
+def test_parse_origins(value: Any, expected: list[str]) -> None:
+    assert parse_origins(value) == expected
+
+
+@pytest.mark.parametrize("value", ["*", ["https://a.example", "*"]])
+def test_star_origin_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match="not allowed"):
+        parse_origins(value)
+
+
+def test_origins_of_wrong_type_are_refused() -> None:
+    with pytest.raises(TypeError):
+        parse_origins(42)
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("0123456789abcdef0123456789abcdef", True),
+        ("a" * 16, True),
+        ("short", False),
+        ("../../etc/passwd-xxxxxxxxxxxx", False),
+        ("x" * 65, False),
+        (None, False),
+        (12345678901234567, False),
+    ],
+)
+def test_valid_session_id(value: Any, ok: bool) -> None:
+    assert (valid_session_id(value) is not None) is ok
+
+
+def test_offered_payloads_accumulate_per_session_and_clear() -> None:
+    offered = OfferedPayloads()
+    offered.add("s1", ["/a", "/b", ""])
+    offered.add("s1", ["/c"])
+    offered.add("s2", ["/z"])
+    assert offered.get("s1") == {"/a", "/b", "/c"}
+    offered.clear("s1")
+    assert offered.get("s1") == frozenset()
+    assert offered.get("s2") == {"/z"}
+
+
+def test_offered_payloads_are_bounded() -> None:
+    offered = OfferedPayloads(max_sessions=3)
+    for i in range(5):
+        offered.add(f"s{i}", [f"/p{i}"])
+    assert offered.get("s0") == frozenset()
+    assert offered.get("s4") == {"/p4"}
+
+
+async def test_output_sends_custom_json_as_custom_message_to_the_session_room() -> None:
+    sio = RecordingSio()
+    out = WidgetSocketIOOutput(sio, "bot_uttered", OfferedPayloads(), None)  # type: ignore[arg-type]
+    payload = {"kb_answer": {"id": "captem", "title": "CAPTEM", "sources": []}}
+    await out.send_response("session-1", {"custom": payload})
+    assert sio.emitted == [
+        ("bot_uttered", {"custom": payload}, {"room": "session-1", "namespace": None})
+    ]
+
+
+async def test_output_records_offered_buttons() -> None:
+    sio = RecordingSio()
+    offered = OfferedPayloads()
+    out = WidgetSocketIOOutput(sio, "bot_uttered", offered, None)  # type: ignore[arg-type]
+    buttons = [{"title": "CAPTEM", "payload": '/ask_what_is{"kb_term":"captem"}'}]
+    await out.send_response("s", {"text": "Did you mean?", "buttons": buttons})
+    assert offered.get("s") == {'/ask_what_is{"kb_term":"captem"}'}
+    event, data, kwargs = sio.emitted[-1]
+    assert data["quick_replies"][0]["payload"] == buttons[0]["payload"]
+    assert kwargs["room"] == "s"
+
+
+async def test_typed_command_only_passes_when_offered() -> None:
+    channel = WidgetSocketIOInput.from_credentials({})
+    channel.offered.add("s", ["/greet"])
+    assert await channel.allow_commands("/greet", "s") == "/greet"
+    assert await channel.allow_commands("/restart", "s") == "restart"
+    assert await channel.allow_commands("what is CAPTEM?", "s") == "what is CAPTEM?"
+    assert await channel.allow_commands("/greet", "other-session") == "greet"
+
+
+def test_max_chars_from_credentials_or_settings() -> None:
+    assert (
+        WidgetSocketIOInput.from_credentials({"max_message_chars": 300}).max_chars
+        == 300
+    )
+    from bot.settings import load_settings
+
+    expected = load_settings().input.max_message_chars
+    assert WidgetSocketIOInput.from_credentials({}).max_chars == expected

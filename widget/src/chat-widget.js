@@ -1,0 +1,785 @@
+/*
+ * Chat widget for the chemotherapy patient-education assistant (Rasa socket.io channel).
+ *
+ * Embed with one tag (all data- attributes are optional):
+ *   <script src="https://HOST/widget/chat-widget.js" defer
+ *           data-server-url="https://bot.example.org" data-title="Chemo questions"
+ *           data-greeting="Hello!" data-primary-color="#005eb8" data-position="right"></script>
+ *
+ * No framework and no CDN: the pinned socket.io client is loaded as an ES module from the
+ * widget's own folder (vendor/socket.io.esm.min.js). Everything the bot or the user wrote is
+ * inserted with textContent; a tiny formatter of our own turns **bold**, "- " lists, line
+ * breaks and http(s) links into DOM nodes. Nothing is ever assigned to innerHTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || window.__necChatWidget) {
+    return;
+  }
+  window.__necChatWidget = true;
+
+  var BASE = new URL(".", script.src).href;
+  var STORAGE_VERSION = 1;
+  var MAX_STORED_ITEMS = 200;
+  var TYPING_FALLBACK_MS = 20000; // hide the typing dots if no turn-end event ever comes
+  var AFTER_MESSAGE_MS = 4000; // ...or this long after the last bot message
+
+  function attr(name, fallback) {
+    var value = script.getAttribute("data-" + name);
+    return value === null || value.trim() === "" ? fallback : value.trim();
+  }
+
+  var config = {
+    serverUrl: attr("server-url", "http://localhost:5005"),
+    socketPath: attr("socket-path", "/socket.io/"),
+    clientUrl: attr("socket-client", BASE + "vendor/socket.io.esm.min.js"),
+    title: attr("title", "Chemotherapy information"),
+    greeting: attr(
+      "greeting",
+      "Hello! I can explain the chemotherapy used for neuroendocrine cancer: " +
+        "what a treatment is, how it is given and its common side effects. " +
+        'Try "What is CAPTEM?"'
+    ),
+    disclaimer: attr(
+      "disclaimer",
+      "General information only, not medical advice. Please ask your specialist team " +
+        "about your own care. If you feel very unwell, call your chemotherapy helpline " +
+        "or emergency services now."
+    ),
+    launcherLabel: attr("launcher-label", "Ask about chemotherapy"),
+    placeholder: attr("placeholder", "Type your question"),
+    primaryColor: attr("primary-color", "#005eb8"),
+    botBubbleColor: attr("bot-bubble-color", "#eef2f6"),
+    position: attr("position", "right") === "left" ? "left" : "right",
+  };
+  var STORAGE_KEY = "nec-chat:" + config.serverUrl;
+
+  // ---------------------------------------------------------------- small DOM helpers
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    if (props) {
+      Object.keys(props).forEach(function (key) {
+        var value = props[key];
+        if (value === null || value === undefined || value === false) {
+          return;
+        }
+        if (key === "text") {
+          node.textContent = value;
+        } else if (key === "className") {
+          node.className = value;
+        } else if (key === "on") {
+          Object.keys(value).forEach(function (evt) {
+            node.addEventListener(evt, value[evt]);
+          });
+        } else {
+          node.setAttribute(key, value === true ? "" : String(value));
+        }
+      });
+    }
+    (children || []).forEach(function (child) {
+      if (child) {
+        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    });
+    return node;
+  }
+
+  function hiddenText(text) {
+    return el("span", { className: "nc-visually-hidden", text: text });
+  }
+
+  // ---------------------------------------------------------------- safe formatting
+
+  /** Returns an absolute http(s) URL string, or null for anything else (javascript:, data:...). */
+  function safeUrl(raw) {
+    try {
+      var url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function makeLink(href, label) {
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, [
+      label,
+      hiddenText(" (opens in a new tab)"),
+    ]);
+  }
+
+  var INLINE = /\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,200})\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>"']+)/g;
+
+  /** Appends text with **bold**, [label](url) and bare http(s) URLs to parent as DOM nodes. */
+  function appendInline(parent, text, allowBold) {
+    var last = 0;
+    var match;
+    INLINE.lastIndex = 0;
+    var pieces = [];
+    while ((match = INLINE.exec(text)) !== null) {
+      pieces.push({ start: match.index, end: INLINE.lastIndex, m: match.slice() });
+    }
+    pieces.forEach(function (piece) {
+      var m = piece.m;
+      if (piece.start > last) {
+        parent.appendChild(document.createTextNode(text.slice(last, piece.start)));
+      }
+      var end = piece.end;
+      if (m[1] !== undefined) {
+        if (allowBold) {
+          var strong = el("strong");
+          appendInline(strong, m[1], false);
+          parent.appendChild(strong);
+        } else {
+          parent.appendChild(document.createTextNode(m[0]));
+        }
+      } else if (m[2] !== undefined) {
+        var href = safeUrl(m[3]);
+        parent.appendChild(href ? makeLink(href, m[2]) : document.createTextNode(m[0]));
+      } else {
+        // Bare URL: leave trailing punctuation (and an unmatched ")") outside the link.
+        var raw = m[4];
+        while (raw.length) {
+          var ch = raw.charAt(raw.length - 1);
+          var unmatchedParen = ch === ")" && raw.split(")").length > raw.split("(").length;
+          if (".,;:!?'\"".indexOf(ch) < 0 && !unmatchedParen) {
+            break;
+          }
+          raw = raw.slice(0, -1);
+          end -= 1;
+        }
+        var bare = safeUrl(raw);
+        parent.appendChild(bare ? makeLink(bare, raw) : document.createTextNode(raw));
+      }
+      last = end;
+    });
+    if (last < text.length) {
+      parent.appendChild(document.createTextNode(text.slice(last)));
+    }
+  }
+
+  /** The user's own words: only line breaks, no other formatting. */
+  function plainText(text) {
+    var p = el("p");
+    String(text)
+      .replace(/\r\n?/g, "\n")
+      .split("\n")
+      .forEach(function (line, i) {
+        if (i) {
+          p.appendChild(el("br"));
+        }
+        p.appendChild(document.createTextNode(line));
+      });
+    return p;
+  }
+
+  /** Builds a fragment from bot text: paragraphs, line breaks, "- " lists, inline marks. */
+  function formatText(text) {
+    var fragment = document.createDocumentFragment();
+    var lines = String(text).replace(/\r\n?/g, "\n").split("\n");
+    var paragraph = null;
+    var list = null;
+    lines.forEach(function (line) {
+      var item = /^\s*[-*\u2022]\s+(.*)$/.exec(line);
+      if (item) {
+        paragraph = null;
+        if (!list) {
+          list = fragment.appendChild(el("ul"));
+        }
+        var li = list.appendChild(el("li"));
+        appendInline(li, item[1], true);
+        return;
+      }
+      list = null;
+      if (line.trim() === "") {
+        paragraph = null;
+        return;
+      }
+      if (paragraph) {
+        paragraph.appendChild(el("br"));
+      } else {
+        paragraph = fragment.appendChild(el("p"));
+      }
+      appendInline(paragraph, line, true);
+    });
+    return fragment;
+  }
+
+  // ---------------------------------------------------------------- colours (WCAG AA)
+
+  function parseRgb(cssColor, probe) {
+    probe.style.color = "";
+    probe.style.color = cssColor;
+    if (!probe.style.color) {
+      return null;
+    }
+    var m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(probe).color);
+    return m ? [+m[1], +m[2], +m[3]] : null;
+  }
+
+  function luminance(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function contrast(a, b) {
+    var la = luminance(a);
+    var lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  /** Darkens (or lightens) rgb until it reaches ratio against `against`. */
+  function ensureContrast(rgb, against, ratio) {
+    var towards = luminance(against) > 0.5 ? [0, 0, 0] : [255, 255, 255];
+    var current = rgb.slice();
+    for (var step = 0; step < 20 && contrast(current, against) < ratio; step += 1) {
+      current = current.map(function (v, i) {
+        return Math.round(v + (towards[i] - v) * 0.1);
+      });
+    }
+    return current;
+  }
+
+  function css(rgb) {
+    return "rgb(" + rgb.join(", ") + ")";
+  }
+
+  function applyColours(host, probe) {
+    var white = [255, 255, 255];
+    var nearBlack = [27, 27, 27];
+    var primary = parseRgb(config.primaryColor, probe) || [0, 94, 184];
+    var bubble = parseRgb(config.botBubbleColor, probe) || [238, 242, 246];
+    var onPrimary = contrast(primary, white) >= contrast(primary, nearBlack) ? white : nearBlack;
+    primary = ensureContrast(primary, onPrimary, 4.5);
+    var onBubble = contrast(bubble, nearBlack) >= contrast(bubble, white) ? nearBlack : white;
+    host.style.setProperty("--nc-primary", css(primary));
+    host.style.setProperty("--nc-on-primary", css(onPrimary));
+    host.style.setProperty("--nc-primary-on-white", css(ensureContrast(primary, white, 4.5)));
+    host.style.setProperty("--nc-bot-bubble", css(bubble));
+    host.style.setProperty("--nc-on-bot-bubble", css(ensureContrast(onBubble, bubble, 4.5)));
+  }
+
+  // ---------------------------------------------------------------- persisted state
+
+  function newSessionId() {
+    if (window.crypto && crypto.randomUUID) {
+      return crypto.randomUUID().replace(/-/g, "");
+    }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
+
+  function freshState() {
+    return { v: STORAGE_VERSION, sessionId: newSessionId(), open: false, items: [], seq: 0 };
+  }
+
+  function loadState() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
+      if (
+        saved &&
+        saved.v === STORAGE_VERSION &&
+        Array.isArray(saved.items) &&
+        /^[A-Za-z0-9_-]{16,64}$/.test(saved.sessionId)
+      ) {
+        return saved;
+      }
+    } catch (err) {
+      /* unreadable or blocked storage: start a new conversation */
+    }
+    return freshState();
+  }
+
+  var state = loadState();
+
+  function saveState() {
+    if (state.items.length > MAX_STORED_ITEMS) {
+      state.items = state.items.slice(state.items.length - MAX_STORED_ITEMS);
+    }
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+    } catch (err) {
+      /* storage full or blocked: the conversation still works, it just won't survive reload */
+    }
+  }
+
+  // ---------------------------------------------------------------- the DOM
+
+  var host = el("div", { id: "nec-chat-widget" });
+  var shadow = host.attachShadow({ mode: "open" });
+  shadow.appendChild(el("link", { rel: "stylesheet", href: BASE + "chat-widget.css" }));
+
+  var launcher = el(
+    "button",
+    {
+      type: "button",
+      className: "nc-launcher",
+      "aria-expanded": "false",
+      "aria-controls": "nc-panel",
+    },
+    [el("span", { className: "nc-launcher-icon", "aria-hidden": "true", text: "?" }), config.launcherLabel]
+  );
+  var restartButton = el("button", { type: "button", className: "nc-restart", text: "Start over" });
+  var closeButton = el("button", { type: "button", className: "nc-close", "aria-label": "Close chat" }, [
+    el("span", { "aria-hidden": "true", text: "\u00d7" }),
+  ]);
+  var statusRegion = el("div", { className: "nc-visually-hidden", role: "status", "aria-live": "polite" });
+  var log = el("div", {
+    className: "nc-log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-relevant": "additions",
+    "aria-label": "Conversation",
+    tabindex: "0",
+  });
+  var typing = el("div", { className: "nc-typing", hidden: true }, [
+    el("span", { className: "nc-dot", "aria-hidden": "true" }),
+    el("span", { className: "nc-dot", "aria-hidden": "true" }),
+    el("span", { className: "nc-dot", "aria-hidden": "true" }),
+    hiddenText("The assistant is typing"),
+  ]);
+  var input = el("textarea", {
+    id: "nc-input",
+    className: "nc-input",
+    rows: "2",
+    placeholder: config.placeholder,
+    autocomplete: "off",
+    "aria-describedby": "nc-input-hint",
+  });
+  var sendButton = el("button", { type: "submit", className: "nc-send", text: "Send" });
+  var form = el("form", { className: "nc-composer", "aria-label": "Send a message" }, [
+    el("label", { for: "nc-input", className: "nc-visually-hidden", text: "Your question" }),
+    input,
+    el("span", { id: "nc-input-hint", className: "nc-visually-hidden", text: "Enter sends, Shift+Enter adds a new line" }),
+    sendButton,
+  ]);
+  var panel = el(
+    "section",
+    { id: "nc-panel", className: "nc-panel", role: "dialog", "aria-labelledby": "nc-title", "aria-describedby": "nc-disclaimer", hidden: true },
+    [
+      el("header", { className: "nc-header" }, [
+        el("h2", { id: "nc-title", className: "nc-title", text: config.title }),
+        restartButton,
+        closeButton,
+      ]),
+      el("p", { id: "nc-disclaimer", className: "nc-disclaimer", text: config.disclaimer }),
+      log,
+      typing,
+      form,
+      statusRegion,
+    ]
+  );
+  var root = el("div", { className: "nc-root nc-" + config.position }, [panel, launcher]);
+  shadow.appendChild(root);
+  launcher.setAttribute("aria-label", config.launcherLabel + " (opens a chat)");
+
+  function mount() {
+    document.body.appendChild(host);
+    var probe = root.appendChild(el("span", { "aria-hidden": "true", hidden: true }));
+    applyColours(host, probe);
+    root.removeChild(probe);
+    scrollToEnd();
+  }
+
+  // ---------------------------------------------------------------- rendering messages
+
+  var buttonGroups = {}; // item.n -> its group of quick-reply buttons in the log
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function renderItem(item, isLatestTurn) {
+    var node;
+    if (item.t === "user" || item.t === "bot") {
+      node = el("div", { className: "nc-msg nc-" + item.t }, [
+        hiddenText(item.t === "user" ? "You said: " : "Assistant: "),
+      ]);
+      node.appendChild(item.t === "user" ? plainText(item.text) : formatText(item.text));
+    } else if (item.t === "sources") {
+      node = renderSources(item);
+    } else if (item.t === "buttons") {
+      node = renderButtons(item, isLatestTurn);
+    } else if (item.t === "note") {
+      node = el("div", { className: "nc-note", text: item.text });
+    }
+    if (node) {
+      log.appendChild(node);
+    }
+    return node;
+  }
+
+  function renderSources(item) {
+    var list = el("ul");
+    item.sources.forEach(function (source) {
+      var label = source.title || source.publisher || "Source";
+      var href = source.url ? safeUrl(source.url) : null;
+      var li = el("li", null, [href ? makeLink(href, label) : el("span", { text: label })]);
+      if (source.publisher && source.title) {
+        li.appendChild(el("span", { className: "nc-publisher", text: " \u2014 " + source.publisher }));
+      }
+      list.appendChild(li);
+    });
+    return el("div", { className: "nc-sources", role: "group", "aria-label": "Sources" }, [
+      el("p", { className: "nc-sources-title", text: "Sources" }),
+      list,
+    ]);
+  }
+
+  function renderButtons(item, enabled) {
+    var group = el("div", { className: "nc-quick-replies", role: "group", "aria-label": "Suggested replies" });
+    item.buttons.forEach(function (button, index) {
+      var chosen = item.chosen === index;
+      var b = el("button", {
+        type: "button",
+        className: "nc-quick-reply" + (chosen ? " nc-chosen" : ""),
+        disabled: !enabled || item.used,
+        "aria-pressed": chosen ? "true" : null,
+        text: button.title,
+        on: {
+          click: function () {
+            chooseButton(item, index);
+          },
+        },
+      });
+      group.appendChild(b);
+    });
+    buttonGroups[item.n] = group;
+    return group;
+  }
+
+  function disableAllButtons() {
+    state.items.forEach(function (item) {
+      if (item.t === "buttons" && !item.used) {
+        item.used = true;
+      }
+    });
+    Array.prototype.forEach.call(log.querySelectorAll(".nc-quick-reply"), function (b) {
+      b.disabled = true;
+    });
+  }
+
+  function addItem(item) {
+    state.seq += 1;
+    item.n = state.seq;
+    if (item.t !== "note") {
+      // connection notes are about this page view only: not stored
+      state.items.push(item);
+      saveState();
+    }
+    renderItem(item, true);
+    scrollToEnd();
+  }
+
+  function renderHistory() {
+    log.setAttribute("aria-busy", "true");
+    while (log.firstChild) {
+      log.removeChild(log.firstChild);
+    }
+    buttonGroups = {};
+    var lastUser = -1;
+    state.items.forEach(function (item, i) {
+      if (item.t === "user") {
+        lastUser = i;
+      }
+    });
+    try {
+      state.items.forEach(function (item, i) {
+        renderItem(item, i > lastUser);
+      });
+    } catch (err) {
+      // stored history from an older or broken version: start afresh rather than break
+      state = freshState();
+      saveState();
+      renderHistory();
+      return;
+    }
+    if (!state.items.length) {
+      addItem({ t: "bot", text: config.greeting, greeting: true });
+    }
+    log.removeAttribute("aria-busy");
+    scrollToEnd();
+  }
+
+  function announce(text) {
+    statusRegion.textContent = "";
+    window.setTimeout(function () {
+      statusRegion.textContent = text;
+    }, 50);
+  }
+
+  // ---------------------------------------------------------------- typing indicator
+
+  var typingTimer = null;
+
+  function showTyping(ms) {
+    typing.hidden = false;
+    scrollToEnd();
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(hideTyping, ms);
+  }
+
+  function hideTyping() {
+    window.clearTimeout(typingTimer);
+    typing.hidden = true;
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  var socket = null;
+  var connecting = false;
+  var confirmed = false;
+  var everConnected = false;
+  var droppedNotice = false;
+  var outbox = [];
+
+  function connect() {
+    if (socket || connecting) {
+      return;
+    }
+    connecting = true;
+    import(config.clientUrl)
+      .then(function (mod) {
+        var io = mod.io || mod.default;
+        socket = io(config.serverUrl, { path: config.socketPath, reconnectionDelayMax: 5000 });
+        socket.on("connect", function () {
+          confirmed = false;
+          // After a drop the server answers with its "connection restored" notice.
+          socket.emit("session_request", { session_id: state.sessionId, reconnected: droppedNotice });
+        });
+        socket.on("session_confirm", function (sessionId) {
+          if (sessionId && sessionId !== state.sessionId) {
+            state.sessionId = String(sessionId);
+            saveState();
+          }
+          confirmed = true;
+          root.classList.remove("nc-offline");
+          droppedNotice = false;
+          everConnected = true;
+          flushOutbox();
+        });
+        socket.on("bot_uttered", onBotMessage);
+        socket.on("bot_turn_end", hideTyping);
+        socket.on("disconnect", function (reason) {
+          confirmed = false;
+          root.classList.add("nc-offline");
+          if (reason !== "io client disconnect" && !droppedNotice) {
+            droppedNotice = true;
+            hideTyping();
+            addItem({ t: "note", text: "Connection lost. Trying to reconnect\u2026" });
+          }
+        });
+        socket.on("connect_error", function () {
+          root.classList.add("nc-offline");
+          if (!droppedNotice) {
+            droppedNotice = true;
+            hideTyping();
+            addItem({
+              t: "note",
+              text: everConnected
+                ? "Connection lost. Trying to reconnect\u2026"
+                : "Can't reach the assistant right now. Still trying\u2026",
+            });
+          }
+        });
+      })
+      .catch(function () {
+        connecting = false;
+        addItem({ t: "note", text: "The chat could not start. Please try again later." });
+      });
+  }
+
+  function flushOutbox() {
+    while (confirmed && outbox.length) {
+      socket.emit("user_uttered", { message: outbox.shift(), session_id: state.sessionId });
+    }
+  }
+
+  function send(payload, shownText) {
+    disableAllButtons();
+    addItem({ t: "user", text: shownText });
+    outbox.push(payload);
+    showTyping(TYPING_FALLBACK_MS);
+    connect();
+    flushOutbox();
+  }
+
+  function onBotMessage(message) {
+    if (!message || typeof message !== "object") {
+      return;
+    }
+    var text = typeof message.text === "string" ? message.text : "";
+    if (message.notice === true) {
+      if (text.trim()) {
+        addItem({ t: "note", text: text });
+      }
+      return;
+    }
+    if (text.trim()) {
+      addItem({ t: "bot", text: text });
+    }
+    var rawButtons = message.quick_replies || message.buttons;
+    if (Array.isArray(rawButtons) && rawButtons.length) {
+      var buttons = rawButtons
+        .filter(function (b) {
+          return b && typeof b.title === "string" && typeof b.payload === "string";
+        })
+        .map(function (b) {
+          return { title: b.title, payload: b.payload };
+        });
+      if (buttons.length) {
+        addItem({ t: "buttons", buttons: buttons, used: false });
+      }
+    }
+    var custom = message.custom;
+    var answer = custom && typeof custom === "object" ? custom.kb_answer : null;
+    if (answer && Array.isArray(answer.sources) && answer.sources.length) {
+      addItem({
+        t: "sources",
+        id: String(answer.id || ""),
+        sources: answer.sources
+          .filter(function (s) {
+            return s && typeof s === "object";
+          })
+          .map(function (s) {
+            return {
+              title: typeof s.title === "string" ? s.title : "",
+              publisher: typeof s.publisher === "string" ? s.publisher : "",
+              url: typeof s.url === "string" ? s.url : "",
+            };
+          }),
+      });
+    }
+    if (message.attachment && message.attachment.payload && message.attachment.payload.src) {
+      var src = safeUrl(message.attachment.payload.src);
+      if (src) {
+        addItem({ t: "bot", text: src });
+      }
+    }
+    if (!typing.hidden) {
+      showTyping(AFTER_MESSAGE_MS);
+    }
+  }
+
+  function chooseButton(item, index) {
+    if (item.used) {
+      return;
+    }
+    var button = item.buttons[index];
+    item.chosen = index;
+    var node = buttonGroups[item.n];
+    send(button.payload, button.title);
+    if (node && node.children[index]) {
+      node.children[index].classList.add("nc-chosen");
+      node.children[index].setAttribute("aria-pressed", "true");
+    }
+    saveState();
+    input.focus();
+  }
+
+  // ---------------------------------------------------------------- open / close / restart
+
+  function openPanel(focusInput) {
+    panel.hidden = false;
+    root.classList.add("nc-open");
+    launcher.setAttribute("aria-expanded", "true");
+    state.open = true;
+    saveState();
+    scrollToEnd();
+    connect();
+    if (focusInput) {
+      input.focus();
+    }
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    root.classList.remove("nc-open");
+    launcher.setAttribute("aria-expanded", "false");
+    state.open = false;
+    saveState();
+    launcher.focus();
+  }
+
+  function startOver() {
+    state = freshState();
+    state.open = true;
+    outbox = [];
+    hideTyping();
+    saveState();
+    renderHistory();
+    if (socket && socket.connected) {
+      confirmed = false;
+      socket.emit("session_request", { session_id: state.sessionId });
+    }
+    announce("The conversation was cleared. You can start a new one.");
+    input.value = "";
+    input.focus();
+  }
+
+  launcher.addEventListener("click", function () {
+    if (panel.hidden) {
+      openPanel(true);
+    } else {
+      closePanel();
+    }
+  });
+  closeButton.addEventListener("click", closePanel);
+  restartButton.addEventListener("click", startOver);
+  root.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !panel.hidden) {
+      event.preventDefault();
+      closePanel();
+    }
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
+    }
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) {
+      input.focus();
+      return;
+    }
+    input.value = "";
+    send(text, text);
+    input.focus();
+  });
+
+  // Restore the conversation (and the open panel) from this tab's sessionStorage.
+  renderHistory();
+  if (document.body) {
+    mount();
+  } else {
+    document.addEventListener("DOMContentLoaded", mount);
+  }
+  if (state.open) {
+    openPanel(false);
+  }
+
+  // A small hook for the forum's own scripts and for tests.
+  window.necChat = {
+    open: function () {
+      openPanel(true);
+    },
+    close: closePanel,
+    startOver: startOver,
+    sessionId: function () {
+      return state.sessionId;
+    },
+  };
+})();
