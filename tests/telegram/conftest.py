@@ -1,0 +1,178 @@
+"""Fixtures for the Telegram channel tests.
+
+Nothing here contacts api.telegram.org: every Bot API call goes to the fake server
+in ``fake_telegram.py`` on 127.0.0.1.
+"""
+
+import asyncio
+import functools
+import socket
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict, Iterator, List
+
+import aiohttp
+import pytest
+import rasa.core.agent  # noqa: F401  (imported before the policy reset below)
+from sanic import Sanic
+
+from tests.telegram.fake_telegram import TEST_TOKEN, FakeTelegram
+
+# Importing sanic installs uvloop's event loop policy, whose get_event_loop() raises
+# in the main thread and breaks pytest-asyncio; Rasa's own run.py resets it too.
+asyncio.set_event_loop_policy(None)
+# Several Sanic apps in one process (one per test): what sanic-testing sets.
+Sanic.test_mode = True
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SECRET = "test-secret_0123456789"
+
+
+def message(key: str) -> str:
+    """The kb/messages.yml sentence the channel sends for ``key`` (what users read)."""
+    from kb import load_kb
+
+    return load_kb().message(key)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def fake_telegram_server() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_telegram(fake_telegram_server: FakeTelegram) -> FakeTelegram:
+    fake_telegram_server.reset()
+    fake_telegram_server.webhook = {}
+    fake_telegram_server.fail_next.clear()
+    return fake_telegram_server
+
+
+@functools.lru_cache(maxsize=1)
+def load_domain() -> Any:
+    """The real domain (bot/domain): the disclaimer after /start is rendered from it."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(REPO_ROOT / "bot" / "domain"))
+
+
+class ScriptedAssistant:
+    """Stands in for Rasa's agent.handle_message: replies from a script.
+
+    It also saves a tracker per sender so that /forget has something to delete.
+    """
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.received: List[str] = []
+        self.script: Dict[str, List[Dict[str, Any]]] = {}
+
+    async def __call__(self, message: Any) -> None:
+        from rasa.shared.core.events import UserUttered
+
+        self.received.append(message.text)
+        if message.text == "raise an error":
+            raise RuntimeError("the assistant failed")
+        tracker = await self.agent.tracker_store.get_or_create_tracker(
+            message.sender_id
+        )
+        tracker.update(UserUttered(message.text))
+        await self.agent.tracker_store.save(tracker)
+        replies = self.script.get(message.text, [{"text": f"You said: {message.text}"}])
+        for reply in replies:
+            await message.output_channel.send_response(message.sender_id, dict(reply))
+
+
+class ChannelServer:
+    """A Sanic app serving only the Telegram blueprint, in this test's event loop."""
+
+    def __init__(self, credentials: Dict[str, Any], tracker_store: Any = None) -> None:
+        from rasa.core.agent import Agent
+
+        from bot.channels.telegram import TelegramInput
+
+        self.port = free_port()
+        self.channel = TelegramInput.from_credentials(credentials)
+        self.agent = Agent(domain=load_domain(), tracker_store=tracker_store)
+        self.assistant = ScriptedAssistant(self.agent)
+        self.app = Sanic(f"telegram_test_{self.port}", configure_logging=False)
+        self.app.config.USE_UVLOOP = False  # keep pytest-asyncio's loop policy
+        self.app.ctx.agent = self.agent
+        self.app.blueprint(
+            self.channel.blueprint(self.assistant), url_prefix="/webhooks/telegram"
+        )
+        self._server: Any = None
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook"
+
+    async def start(self) -> None:
+        self._server = await self.app.create_server(
+            host="127.0.0.1", port=self.port, return_asyncio_server=True
+        )
+        await self._server.startup()
+        await self._server.after_start()
+
+    async def stop(self) -> None:
+        await self._server.before_stop()
+        self._server.close()
+        await self._server.wait_closed()
+        await self._server.after_stop()
+
+    async def post(
+        self, update: Dict[str, Any], secret: str | None = SECRET
+    ) -> aiohttp.ClientResponse:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with aiohttp.ClientSession() as session, session.post(
+            self.webhook_url, json=update, headers=headers
+        ) as r:
+            await r.read()
+            return r
+
+
+def credentials(fake: FakeTelegram, **overrides: Any) -> Dict[str, Any]:
+    values = {
+        "access_token": TEST_TOKEN,
+        "bot_name": "net_chemo_test_bot",
+        "mode": "webhook",
+        "secret": SECRET,
+        "webhook_url": "https://bot.example.org/webhooks/telegram/webhook",
+        "api_base": fake.base_url,
+        "poll_timeout": "1",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+async def webhook_server(fake_telegram: FakeTelegram) -> AsyncIterator[ChannelServer]:
+    server = ChannelServer(credentials(fake_telegram))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def polling_server(fake_telegram: FakeTelegram) -> AsyncIterator[ChannelServer]:
+    server = ChannelServer(credentials(fake_telegram, mode="polling", secret=""))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def wait_until(predicate: Any, timeout: float = 20.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
