@@ -44,8 +44,9 @@ bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain
 train: venv settings ## train the model if config, data, domain, components or kb changed
 	$(PY) scripts/train.py
 
-run: train ## start the action server and the Rasa server (Ctrl-C stops both)
-	$(PY) scripts/serve.py --model "$(MODEL)"
+run: train ## start the assistant: REST, the forum widget demo, Telegram if TELEGRAM_TOKEN is set
+	$(PY) scripts/serve.py --model "$(MODEL)" \
+	  --credentials "$(or $(TELEGRAM_RUN_CREDENTIALS),bot/credentials.yml)"
 
 shell: train ## talk to the assistant in this terminal
 	$(PY) scripts/serve.py --model "$(MODEL)" --shell

@@ -61,6 +61,8 @@ MESSAGE_KEYS = (
     "edited_message",
     "private_chat_only",
     "reconnected",
+    "source_label",
+    "sources_label",
     "button_topic",
     "button_what_is",
     "button_how_given",

@@ -7,12 +7,14 @@ Tests and benchmarks use :class:`Servers` as a context manager on spare ports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ class ServerConfig:
     log_dir: Path | None = None  # None: children write to this terminal
     extra_env: dict = field(default_factory=dict)
     start_actions: bool = True
+    widget_port: int | None = None  # serve widget/ and the demo forum page (make run)
 
     @property
     def rest_url(self) -> str:
@@ -109,26 +112,9 @@ class Servers:
                 raise RuntimeError(
                     f"port {port} is already in use; stop what uses it first"
                 )
-        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
-        env = child_env(
-            ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
-            TRACKER_DB=str(cfg.tracker_db),
-            **cfg.extra_env,
-        )
+        env = self.env()
         if cfg.start_actions:
-            self._spawn(
-                "actions",
-                [
-                    python(),
-                    "-m",
-                    "rasa_sdk",
-                    "--actions",
-                    "actions",
-                    "--port",
-                    str(cfg.actions_port),
-                ],
-                env,
-            )
+            self.start_actions(env)
         self._spawn(
             "rasa",
             [
@@ -145,6 +131,14 @@ class Servers:
         checks = [f"http://127.0.0.1:{cfg.rasa_port}/"]
         if cfg.start_actions:
             checks.append(f"http://127.0.0.1:{cfg.actions_port}/health")
+        if cfg.widget_port:
+            self._spawn(
+                "widget",
+                [python(), "-m", "widget.serve", "--port", str(cfg.widget_port),
+                 "--rasa-url", f"http://localhost:{cfg.rasa_port}"],
+                env,
+            )  # fmt: skip
+            checks.append(f"http://127.0.0.1:{cfg.widget_port}/")
         while time.monotonic() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
@@ -158,27 +152,56 @@ class Servers:
         self.stop()
         raise RuntimeError(f"servers did not answer within {timeout:.0f} s")
 
+    def env(self) -> dict:
+        """Environment for both servers: action endpoint and tracker database filled in."""
+        cfg = self.config
+        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        return child_env(
+            ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
+            TRACKER_DB=str(cfg.tracker_db),
+            **cfg.extra_env,
+        )
+
+    def start_actions(self, env: dict) -> subprocess.Popen:
+        """Spawn the rasa_sdk action server (it is the first process, see stop_actions)."""
+        port = str(self.config.actions_port)
+        cmd = [python(), "-m", "rasa_sdk", "--actions", "actions", "--port", port]
+        return self._spawn("actions", cmd, env)
+
     def stop_actions(self) -> None:
         """Stop only the action server (to test that safety rules work without it)."""
         if self.config.start_actions and self.procs:
             self._terminate(self.procs[0])
 
     @staticmethod
-    def _terminate(proc: subprocess.Popen) -> None:
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
         if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+
+    def _terminate(self, *procs: subprocess.Popen, grace: float = 15.0) -> None:
+        """SIGTERM all at once, wait up to ``grace`` seconds, then SIGKILL what is left."""
+        for proc in procs:
+            self._signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                self._signal(proc, signal.SIGKILL)
                 proc.wait()
-            except ProcessLookupError:
-                pass
 
     def stop(self) -> None:
-        """Stop everything this object started."""
-        for proc in reversed(self.procs):
-            self._terminate(proc)
+        """Stop everything this object started; a second Ctrl-C cannot interrupt it."""
+        main = threading.current_thread() is threading.main_thread()
+        ignored = (signal.SIGINT, signal.SIGTERM)
+        previous = [signal.signal(s, signal.SIG_IGN) for s in ignored] if main else []
+        try:
+            self._terminate(*reversed(self.procs))
+        finally:
+            # `previous` is empty off the main thread, where signals cannot be changed
+            for sig, handler in zip(ignored, previous, strict=False):
+                signal.signal(sig, handler)
         for log in self._logs:
             log.close()
         self.procs.clear()
@@ -194,23 +217,8 @@ class Servers:
 def run_shell(servers: Servers) -> int:
     """Start the action server, then `rasa shell` in this terminal; stop both at the end."""
     cfg = servers.config
-    env = child_env(
-        ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
-        TRACKER_DB=str(cfg.tracker_db),
-    )
-    servers._spawn(
-        "actions",
-        [
-            python(),
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(cfg.actions_port),
-        ],
-        env,
-    )
+    env = servers.env()
+    servers.start_actions(env)
     try:
         cmd = [
             python(), "-m", "rasa", "shell", "--model", str(cfg.model),
@@ -236,6 +244,16 @@ def main() -> int:
     parser.add_argument(
         "--credentials", type=Path, default=ROOT / "bot" / "credentials.yml"
     )
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--shell", action="store_true", help="talk in this terminal instead"
+    )
+    parser.add_argument(
+        "--widget-port",
+        type=int,
+        default=int(os.environ.get("WIDGET_PORT", 8080)),
+        help="port of the demo forum page with the chat widget (0: do not serve it)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     servers = Servers(
@@ -245,6 +263,7 @@ def main() -> int:
             actions_port=args.actions_port,
             credentials=args.credentials,
             host=args.host,
+            widget_port=None if args.shell else (args.widget_port or None),
         )
     )
 
@@ -260,6 +279,11 @@ def main() -> int:
         logger.info("  REST channel: POST %s", servers.config.rest_url)
         logger.info('  e.g. curl -s -XPOST %s -d \'{"sender":"me","message":"what is CAPTEM?"}\'',
                     servers.config.rest_url)  # fmt: skip
+        if servers.config.widget_port:
+            logger.info(
+                "  Web widget demo (patient forum): http://localhost:%d/",
+                servers.config.widget_port,
+            )
         logger.info("Press Ctrl-C to stop.")
         while all(p.poll() is None for p in servers.procs):
             time.sleep(0.5)
