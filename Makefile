@@ -52,7 +52,7 @@ shell: train ## talk to the assistant in this terminal
 	$(PY) scripts/serve.py --model "$(MODEL)" --shell
 
 # ---- checks -------------------------------------------------------------------------------
-test: venv settings kb-check lint test-unit validate train test-stories test-nlu test-e2e $(TEST_TARGETS) ## everything CI runs
+test: venv settings kb-check lint test-unit validate train test-stories test-nlu test-e2e $(TEST_TARGETS) nlu-report ## everything CI runs
 	@echo "make test: all checks passed"
 
 kb-check: venv ## validate the knowledge base and check it copies no seed wording

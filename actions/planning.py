@@ -235,6 +235,7 @@ class Suggestion:
     label: str
     values: Dict[str, str]
     payload: str
+    entry_id: str | None = None
 
 
 def plan_suggestions(
@@ -255,11 +256,15 @@ def plan_suggestions(
             if entry.kind not in FACETED_KINDS:
                 # A concept has one reviewed answer: offer it under its own title.
                 payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
-                out.append(Suggestion("button_topic", {"title": entry.title}, payload))
+                out.append(
+                    Suggestion("button_topic", {"title": entry.title}, payload, subject)
+                )
                 continue
             facet = SUGGESTIBLE[intent]
             payload = f'/{intent}{{"kb_term": "{subject}"}}'
-            out.append(Suggestion(f"button_{facet}", {"title": entry.title}, payload))
+            out.append(
+                Suggestion(f"button_{facet}", {"title": entry.title}, payload, subject)
+            )
         elif intent in TOPIC_BUTTONS:
             out.append(Suggestion(TOPIC_BUTTONS[intent], {}, f"/{intent}"))
         if len({s.payload for s in out}) >= MAX_SUGGESTIONS:
@@ -267,11 +272,8 @@ def plan_suggestions(
     if subject and not out:
         entry = kb.entries[subject]
         label = "button_what_is" if entry.kind in FACETED_KINDS else "button_topic"
-        out.append(
-            Suggestion(
-                label, {"title": entry.title}, f'/ask_what_is{{"kb_term": "{subject}"}}'
-            )
-        )
+        payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
+        out.append(Suggestion(label, {"title": entry.title}, payload, subject))
     unique: Dict[str, Suggestion] = {}
     for s in out:
         unique.setdefault(s.payload, s)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer import entity_ids
-from actions.planning import plan_suggestions
+from actions.messages import dispatch_plan
+from actions.planning import plan_answer, plan_suggestions
 from kb import load_kb
 
 
@@ -19,7 +20,8 @@ class ActionOfferTopics(Action):
 
     Reads: the latest message's intent ranking and ``kb_term`` entities, slot ``topic``.
     Sends the ``offer_topics`` KB message with two or three buttons, or ``ask_rephrase`` if
-    nothing is likely enough. Sets no slots.
+    nothing is likely enough. If the only candidate is one concept (a single reviewed
+    answer), it answers that directly and sets ``topic`` and ``facet``.
     """
 
     def name(self) -> str:
@@ -40,6 +42,12 @@ class ActionOfferTopics(Action):
         if not suggestions:
             dispatcher.utter_message(text=kb.message("ask_rephrase"))
             return []
+        if len(suggestions) == 1 and suggestions[0].label == "button_topic":
+            # One concept with one reviewed answer: a single button would only add a click.
+            entry_id = suggestions[0].entry_id
+            plan = plan_answer(kb, "ask_what_is", [entry_id], text=entry_id)
+            dispatch_plan(dispatcher, kb, plan)
+            return [SlotSet("topic", plan.topic), SlotSet("facet", plan.facet)]
         buttons = [
             {"title": kb.message(s.label, **s.values), "payload": s.payload}
             for s in suggestions

@@ -56,6 +56,8 @@ class ResponseCatalog:
         """A catalog that also names fixed sentences (``key`` -> ``utter_key``)."""
         patterns = dict(self.patterns)
         for key, text in messages.items():
+            if not PLACEHOLDER.sub("", text).strip():
+                continue  # only placeholders ("{title}"): it would match any text at all
             name = prefix + key
             patterns[name] = patterns.get(name, ()) + (text_pattern(text),)
         return ResponseCatalog(patterns=patterns)

@@ -19,4 +19,4 @@ conversations-coverage: train ## strict: every KB entry reached by 3+ differentl
 	PYTHONPATH=$(PYTHONPATH) $(CONVTEST) $(CONVERSATIONS) --model "$(MODEL)" --coverage --min-wordings 3 \
 	  --junit $(RESULTS)/conversations.xml
 
-TEST_TARGETS += conversations
+TEST_TARGETS += conversations-coverage

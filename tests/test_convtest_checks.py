@@ -235,3 +235,13 @@ def test_find_button_by_number_or_title() -> None:
     assert find_button(buttons, 3) is None
     assert find_button(buttons, "what is  captem?") == buttons[0]
     assert find_button(buttons, "Other") is None
+
+
+def test_placeholder_only_messages_do_not_name_every_text() -> None:
+    from convtest.domain import ResponseCatalog
+
+    catalog = ResponseCatalog.from_responses({}).with_messages(
+        {"button_topic": "{title}", "button_what_is": "What is {title}?"}
+    )
+    assert catalog.names_for("anything at all") == frozenset()
+    assert catalog.names_for("What is CAPTEM?") == frozenset({"utter_button_what_is"})

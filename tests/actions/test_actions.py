@@ -91,3 +91,17 @@ async def test_offer_topics_nothing_likely(
     await ActionOfferTopics().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"] == real_kb.message("ask_rephrase")
     assert not dispatcher.messages[0].get("buttons")
+
+
+async def test_single_concept_is_answered_not_offered(
+    dispatcher, make_tracker, domain, disclaimer_name
+) -> None:
+    ranking = [{"name": "ask_brand_name"}, {"name": "ask_what_is"}]
+    tracker = make_tracker(
+        "nlu_fallback", ["neoadjuvant"], text="chemo before surgery", ranking=ranking
+    )
+    events = await ActionOfferTopics().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["custom"]["kb_answer"]["id"] == "neoadjuvant"
+    assert not any(m.get("buttons") for m in dispatcher.messages)
+    assert dispatcher.messages[-1]["response"] == disclaimer_name
+    assert {e["name"] for e in events} == {"topic", "facet"}

@@ -1,0 +1,106 @@
+"""Rasa NLU component: a message that names a specific KB topic is a knowledge question.
+
+"Can you tell me about CAPTEM?" looks like "what can you tell me about?" to the classifier
+(``ask_capabilities``). When the predicted intent is one of ``from_intents`` and the message
+names a specific (not broad) KB entry, the intent becomes ``to_intent``. The same applies to a
+low-confidence message (``nlu_fallback``) whose best classifier guess is one of those intents
+or ``to_intent`` itself: "what is X" is the default question about a named topic, so buttons
+are kept for real doubt about what was asked. Runs after the classifier and the fallback
+classifier, before the safety override.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.term_matching import matcher_for
+
+logger = logging.getLogger(__name__)
+FALLBACK = "nlu_fallback"
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class KnowledgeIntentHint(GraphComponent):
+    """Turns ``ask_capabilities`` (by default) into ``ask_what_is`` when a KB topic is named.
+
+    Config: ``from_intents`` (list), ``to_intent``, ``entity`` (default ``kb_term``),
+    ``kb_dir`` (for telling broad entries like "chemo" from specific ones).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Defaults for config.yml."""
+        return {
+            "from_intents": ["ask_capabilities"],
+            "to_intent": "ask_what_is",
+            "entity": "kb_term",
+            "kb_dir": None,
+        }
+
+    def __init__(self, config: Dict[str, Any], broad: frozenset) -> None:
+        self._config = config
+        self._broad = broad
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> KnowledgeIntentHint:
+        """Read which KB entries are broad when the model is loaded."""
+        return cls(config, frozenset(matcher_for(config.get("kb_dir")).broad))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Switch the intent where the rule applies; leave everything else untouched."""
+        readable = {*self._config["from_intents"], self._config["to_intent"]}
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name = intent.get("name")
+            if name == FALLBACK:
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                best = next((r for r in ranking if r.get("name") != FALLBACK), {})
+                if best.get("name") not in readable:
+                    continue
+                intent = best
+            elif name not in self._config["from_intents"]:
+                continue
+            named = [
+                e
+                for e in message.get(ENTITIES) or []
+                if e.get("entity") == self._config["entity"]
+                and e.get("value") not in self._broad
+            ]
+            if not named:
+                continue
+            target = {
+                "name": self._config["to_intent"],
+                "confidence": intent.get("confidence"),
+            }
+            ranking = [
+                r
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get("name") != target["name"]
+            ]
+            message.set(INTENT, target, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [target, *ranking], add_to_output=True)
+            logger.debug(
+                "intent %s -> %s (KB topic named)", intent.get("name"), target["name"]
+            )
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn."""
+        return training_data
