@@ -289,6 +289,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     parser.add_argument("--levels", default="1,20,100")
     parser.add_argument("--seconds", type=float, default=20.0, help="per level")
+    parser.add_argument(
+        "--also-memory",
+        action="store_true",
+        help="also measure this assistant with the in-memory tracker store",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     questions = yaml.safe_load((ROOT / "scripts" / "bench_questions.yml").read_text())[
@@ -321,6 +326,16 @@ def main() -> int:
     ours = bench_one(
         "ours ", config(args.model, True, "ours"), ROOT, questions, levels, args.seconds
     )
+    if args.also_memory:
+        # The same assistant with Rasa's in-memory tracker store (as the stock one uses), to
+        # show what the durable SQLite default costs. Not the project's configuration.
+        memory_endpoints = tmp / "endpoints-memory.yml"
+        memory_endpoints.write_text("action_endpoint:\n  url: ${ACTION_ENDPOINT_URL}\n")
+        memory_config = config(args.model, True, "ours-memory")
+        memory_config.endpoints = memory_endpoints
+        memory = bench_one("ours, in-memory store", memory_config, ROOT, questions, levels,
+                           args.seconds)  # fmt: skip
+        (args.out / "bench-memory.json").write_text(json.dumps(memory, indent=2))
     stock = bench_one("stock", config(stock_path, False, "stock"), STOCK_DIR, questions, levels,
                       args.seconds)  # fmt: skip
     text = report(ours, stock, machine)

@@ -91,6 +91,7 @@ class TermMatcher:
             if len(key) >= MIN_FUZZY_LEN and key.isalpha():
                 self._fuzzy_keys.setdefault((key[0], len(key)), []).append(key)
         self._stop_words = self.nlp.Defaults.stop_words
+        self._find_cached = functools.lru_cache(maxsize=256)(self._find)
 
     def _closest(self, word: str) -> str | None:
         """The KB key within a few edits of ``word`` (fewest edits wins), if any."""
@@ -121,7 +122,13 @@ class TermMatcher:
                 yield (start, end, self.index[found], "fuzzy")
 
     def find(self, text: str) -> List[TermMatch]:
-        """All non-overlapping KB terms in ``text``, longest first, in reading order."""
+        """All non-overlapping KB terms in ``text``, longest first, in reading order.
+
+        Cached: the tokenizer and the entity extractor both ask about the same message.
+        """
+        return list(self._find_cached(text))
+
+    def _find(self, text: str) -> Tuple[TermMatch, ...]:
         doc = self.nlp.make_doc(SEPARATORS.sub(" ", text))
         candidates: List[Tuple[int, int, str, str]] = []  # token start, end, id, how
         for match_id, start, end in self.phrases(doc):
@@ -140,7 +147,7 @@ class TermMatcher:
                     break
             if token.is_alpha and token.lower_ not in self._stop_words:
                 candidates.extend(self._fuzzy_candidates(doc, start))
-        return self._resolve(doc, candidates)
+        return tuple(self._resolve(doc, candidates))
 
     @staticmethod
     def _resolve(
