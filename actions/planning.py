@@ -226,6 +226,8 @@ TOPIC_BUTTONS = {
     "ask_does_chemo_work": "button_does_chemo_work",
 }
 MAX_SUGGESTIONS = 3
+MIN_SUGGESTION_CONFIDENCE = 0.1  # readings less likely than this are never offered
+DEFAULT_SUGGESTIONS = ("ask_what_is", "ask_how_given", "ask_is_chemo")
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,8 @@ def plan_suggestions(
     out: List[Suggestion] = []
     for item in ranking:
         intent = str(item.get("name", ""))
+        if float(item.get("confidence", 1.0) or 0.0) < MIN_SUGGESTION_CONFIDENCE:
+            continue
         if subject and intent in SUGGESTIBLE:
             entry = kb.entries[subject]
             if entry.kind not in FACETED_KINDS:
@@ -269,11 +273,19 @@ def plan_suggestions(
             out.append(Suggestion(TOPIC_BUTTONS[intent], {}, f"/{intent}"))
         if len({s.payload for s in out}) >= MAX_SUGGESTIONS:
             break
-    if subject and not out:
+    if subject and kb.entries[subject].kind in FACETED_KINDS:
+        # Top up with the commonest questions, so the general reading is always on offer.
         entry = kb.entries[subject]
-        label = "button_what_is" if entry.kind in FACETED_KINDS else "button_topic"
+        for intent in DEFAULT_SUGGESTIONS:
+            if len({x.payload for x in out}) >= MAX_SUGGESTIONS:
+                break
+            payload = f'/{intent}{{"kb_term": "{subject}"}}'
+            label = f"button_{SUGGESTIBLE[intent]}"
+            out.append(Suggestion(label, {"title": entry.title}, payload, subject))
+    elif subject and not out:
+        entry = kb.entries[subject]
         payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
-        out.append(Suggestion(label, {"title": entry.title}, payload, subject))
+        out.append(Suggestion("button_topic", {"title": entry.title}, payload, subject))
     unique: Dict[str, Suggestion] = {}
     for s in out:
         unique.setdefault(s.payload, s)

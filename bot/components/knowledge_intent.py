@@ -5,8 +5,10 @@
 names a specific (not broad) KB entry, the intent becomes ``to_intent``. The same applies to a
 low-confidence message (``nlu_fallback``) whose best classifier guess is one of those intents
 or ``to_intent`` itself: "what is X" is the default question about a named topic, so buttons
-are kept for real doubt about what was asked. Runs after the classifier and the fallback
-classifier, before the safety override.
+are kept for real doubt about what was asked. And a low-confidence message that names no KB
+topic at all and whose best guess is ``out_of_scope`` is read as out of scope (a polite "not
+something I can help with" beats buttons about unrelated chemo topics). Runs after the
+classifier and the fallback classifier, before the safety override.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class KnowledgeIntentHint(GraphComponent):
             "from_intents": ["ask_capabilities"],
             "to_intent": "ask_what_is",
             "entity": "kb_term",
+            "out_of_scope_intent": "out_of_scope",
             "kb_dir": None,
         }
 
@@ -69,9 +72,19 @@ class KnowledgeIntentHint(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             name = intent.get("name")
+            any_term = any(
+                e.get("entity") == self._config["entity"]
+                for e in message.get(ENTITIES) or []
+            )
             if name == FALLBACK:
                 ranking = message.get(INTENT_RANKING_KEY) or []
                 best = next((r for r in ranking if r.get("name") != FALLBACK), {})
+                if (
+                    best.get("name") == self._config["out_of_scope_intent"]
+                    and not any_term
+                ):
+                    self._switch(message, best)
+                    continue
                 if best.get("name") not in readable:
                     continue
                 intent = best
@@ -85,21 +98,28 @@ class KnowledgeIntentHint(GraphComponent):
             ]
             if not named:
                 continue
-            target = {
-                "name": self._config["to_intent"],
-                "confidence": intent.get("confidence"),
-            }
-            ranking = [
-                r
-                for r in message.get(INTENT_RANKING_KEY) or []
-                if r.get("name") != target["name"]
-            ]
-            message.set(INTENT, target, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [target, *ranking], add_to_output=True)
-            logger.debug(
-                "intent %s -> %s (KB topic named)", intent.get("name"), target["name"]
+            self._switch(
+                message,
+                {
+                    "name": self._config["to_intent"],
+                    "confidence": intent.get("confidence"),
+                },
             )
         return messages
+
+    @staticmethod
+    def _switch(message: Message, target: Dict[str, Any]) -> None:
+        """Make ``target`` the message's intent, first in its ranking."""
+        ranking = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") not in (target["name"], FALLBACK)
+        ]
+        logger.debug(
+            "intent %s -> %s", (message.get(INTENT) or {}).get("name"), target["name"]
+        )
+        message.set(INTENT, dict(target), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(target), *ranking], add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to learn."""

@@ -77,11 +77,17 @@ async def test_offer_topics_buttons(dispatcher, make_tracker, domain, real_kb) -
     assert await ActionOfferTopics().run(dispatcher, tracker, domain) == []
     (message,) = dispatcher.messages
     assert message["text"] == real_kb.message("offer_topics")
+    title = real_kb.entries["folfox"].title
     titles = [b["title"] for b in message["buttons"]]
-    assert titles[0] == real_kb.message(
-        "button_how_given", title=real_kb.entries["folfox"].title
-    )
-    assert len(titles) == 2
+    assert titles == [
+        real_kb.message(
+            "button_how_given", title=title
+        ),  # the likeliest readings first,
+        real_kb.message("button_is_chemo", title=title),
+        real_kb.message(
+            "button_what_is", title=title
+        ),  # topped up with the general one
+    ]
 
 
 async def test_offer_topics_nothing_likely(

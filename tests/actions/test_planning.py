@@ -214,3 +214,23 @@ def test_concepts_are_offered_under_their_own_title(real_kb) -> None:
     assert [(s.label, s.payload) for s in out] == [
         ("button_topic", '/ask_what_is{"kb_term": "future_of_chemo"}')
     ]
+
+
+def test_unlikely_readings_are_not_offered_and_drugs_get_the_common_questions(
+    real_kb,
+) -> None:
+    ranking = [
+        {"name": "ask_is_chemo", "confidence": 0.4},
+        {"name": "ask_side_effects", "confidence": 0.05},
+    ]
+    out = plan_suggestions(real_kb, ranking, ["folfox"], None)
+    assert [s.label for s in out] == [
+        "button_is_chemo",
+        "button_what_is",
+        "button_how_given",
+    ]
+    lasagne = [
+        {"name": "out_of_scope", "confidence": 0.5},
+        {"name": "ask_which_chemo", "confidence": 0.02},
+    ]
+    assert plan_suggestions(real_kb, lasagne, [], None) == []

@@ -80,3 +80,27 @@ def test_low_confidence_about_a_facet_keeps_the_buttons(component) -> None:
     msg.set("entities", [{"entity": "kb_term", "value": "captem"}])
     component.process([msg])
     assert msg.get("intent")["name"] == "nlu_fallback"
+
+
+def test_unsure_out_of_scope_without_a_topic_is_out_of_scope(component) -> None:
+    msg = Message.build(text="x")
+    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
+    msg.set("intent_ranking", [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "out_of_scope", "confidence": 0.49},
+        {"name": "ask_what_is", "confidence": 0.2},
+    ])  # fmt: skip
+    msg.set("entities", [])
+    component.process([msg])
+    assert msg.get("intent")["name"] == "out_of_scope"
+    assert [r["name"] for r in msg.get("intent_ranking")] == [
+        "out_of_scope",
+        "ask_what_is",
+    ]
+    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
+    msg.set("intent_ranking", [{"name": "nlu_fallback"}, {"name": "out_of_scope"}])
+    msg.set("entities", [{"entity": "kb_term", "value": "captem"}])
+    component.process([msg])
+    assert (
+        msg.get("intent")["name"] == "nlu_fallback"
+    )  # a KB topic is named: offer buttons
