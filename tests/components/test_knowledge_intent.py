@@ -16,15 +16,14 @@ def component() -> KnowledgeIntentHint:
     return KnowledgeIntentHint.create(config, MagicMock(), MagicMock(), MagicMock())
 
 
-def message(intent: str, entities) -> Message:
+def message(intent: str, entities, ranking=None) -> Message:
+    """A parsed message with this intent, KB entities and (by default) a two-entry ranking."""
     msg = Message.build(text="x")
-    msg.set("intent", {"name": intent, "confidence": 0.7})
+    msg.set("intent", {"name": intent, "confidence": 0.5})
+    names = ranking or [intent, "ask_what_is"]
     msg.set(
         "intent_ranking",
-        [
-            {"name": intent, "confidence": 0.7},
-            {"name": "ask_what_is", "confidence": 0.2},
-        ],
+        [{"name": n, "confidence": 0.5 - i / 10} for i, n in enumerate(names)],
     )
     msg.set("entities", [{"entity": "kb_term", "value": v} for v in entities])
     return msg
@@ -57,50 +56,28 @@ def test_left_alone(component, intent, entities) -> None:
 
 
 def test_low_confidence_best_guess_what_is_with_a_named_topic(component) -> None:
-    msg = Message.build(text="x")
-    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
-    msg.set("intent_ranking", [
-        {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "ask_what_is", "confidence": 0.45},
-        {"name": "ask_does_chemo_work", "confidence": 0.4},
-    ])  # fmt: skip
-    msg.set("entities", [{"entity": "kb_term", "value": "captem_prrt_trial"}])
-    component.process([msg])
+    ranking = ["nlu_fallback", "ask_what_is", "ask_does_chemo_work"]
+    (msg,) = component.process(
+        [message("nlu_fallback", ["captem_prrt_trial"], ranking)]
+    )
     assert msg.get("intent")["name"] == "ask_what_is"
 
 
 def test_low_confidence_about_a_facet_keeps_the_buttons(component) -> None:
-    msg = Message.build(text="x")
-    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
-    msg.set("intent_ranking", [
-        {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "ask_how_given", "confidence": 0.45},
-        {"name": "ask_what_is", "confidence": 0.44},
-    ])  # fmt: skip
-    msg.set("entities", [{"entity": "kb_term", "value": "captem"}])
-    component.process([msg])
+    ranking = ["nlu_fallback", "ask_how_given", "ask_what_is"]
+    (msg,) = component.process([message("nlu_fallback", ["captem"], ranking)])
     assert msg.get("intent")["name"] == "nlu_fallback"
 
 
 def test_unsure_out_of_scope_without_a_topic_is_out_of_scope(component) -> None:
-    msg = Message.build(text="x")
-    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
-    msg.set("intent_ranking", [
-        {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "out_of_scope", "confidence": 0.49},
-        {"name": "ask_what_is", "confidence": 0.2},
-    ])  # fmt: skip
-    msg.set("entities", [])
-    component.process([msg])
+    ranking = ["nlu_fallback", "out_of_scope", "ask_what_is"]
+    (msg,) = component.process([message("nlu_fallback", [], ranking)])
     assert msg.get("intent")["name"] == "out_of_scope"
     assert [r["name"] for r in msg.get("intent_ranking")] == [
         "out_of_scope",
         "ask_what_is",
     ]
-    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
-    msg.set("intent_ranking", [{"name": "nlu_fallback"}, {"name": "out_of_scope"}])
-    msg.set("entities", [{"entity": "kb_term", "value": "captem"}])
-    component.process([msg])
+    (msg,) = component.process([message("nlu_fallback", ["captem"], ranking)])
     assert (
         msg.get("intent")["name"] == "nlu_fallback"
     )  # a KB topic is named: offer buttons
