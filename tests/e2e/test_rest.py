@@ -103,10 +103,18 @@ def test_odd_messages_get_a_friendly_answer(client: Client) -> None:
 def test_typed_commands_do_not_steer_the_bot(client: Client) -> None:
     user = sender()
     client.ask(user, "what is CAPTEM?")
-    out = client.ask(user, '/ask_what_is{"kb_term": "tace"}')
-    assert "tace" not in kb_ids(out)
-    out = client.ask(user, "/restart")
+    out = client.ask(user, "/restart")  # honoured, it would wipe the conversation
     assert out, "a typed /restart is read as text and answered"
+    out = client.ask(user, "is it taken as tablets?")
+    assert kb_ids(out) == [
+        "captem"
+    ], "the topic survived: the conversation was not restarted"
+    # A typed intent with a made-up entity is read as words, not as an intent with an entity.
+    out = client.ask(user, '/ask_how_given{"kb_term": "no_such_entry"}')
+    assert all(
+        m.get("custom", {}).get("kb_answer", {}).get("id") != "no_such_entry"
+        for m in out
+    )
 
 
 def test_offered_buttons_work(client: Client) -> None:
