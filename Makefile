@@ -84,7 +84,7 @@ format: venv ## apply black and ruff fixes
 	$(PY) -m black --quiet .
 
 nlu-report: venv ## 5-fold NLU cross-validation: per-intent table, confusion pairs, matrix image
-	$(PY) scripts/nlu_report.py --folds 5 --out $(RESULTS)/nlu-cv
+	$(PY) scripts/nlu_report.py --folds 5 --out $(RESULTS)/nlu-cv --min-macro-f1 0.75
 
 bench: train ## load benchmark against this assistant and the stock `rasa init` one
 	$(PY) scripts/bench.py --model "$(MODEL)" --out $(RESULTS)/bench
