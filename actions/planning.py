@@ -71,6 +71,16 @@ def refers_back(text: str) -> bool:
     )
 
 
+def named_entries(
+    kb: KnowledgeBase, entity_ids: Sequence[str], broad_if_alone: bool = False
+) -> List[str]:
+    """Distinct KB entry ids named in a message, broad ones ("chemo") left out; with
+    ``broad_if_alone``, the broad ones are kept when nothing more specific was named."""
+    known = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
+    specific = [e for e in known if not kb.entries[e].broad]
+    return specific or (known if broad_if_alone else [])
+
+
 def is_fixed_topic(kb: KnowledgeBase, intent: str) -> bool:
     """True for intents that always answer from one entry, e.g. "why am I not on chemo?"."""
     rule = kb.routing.get(intent, {})
@@ -146,20 +156,18 @@ def plan_answer(
     except for red flags and personal advice, whose rules send the closing responses."""
     if intent == RED_FLAG:
         # The rule already sent the urgent message; add KB content only for a named topic.
-        named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
+        named = named_entries(kb, entity_ids)
         parts = [
             p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")
         ]
-        if (
-            also_crisis
-        ):  # the message also spoke of self-harm: crisis support before any KB text
+        if also_crisis:
+            # The message also spoke of self-harm: crisis support before any KB text.
             parts.insert(0, Part(response=CRISIS))
         return Plan(parts, named[-1] if named else topic, facet)
 
     if intent == PERSONAL:
         # General information only; the rule adds utter_personal_boundary and the disclaimer.
-        named = [e for e in entity_ids if e in kb.entries]
-        named = [e for e in named if not kb.entries[e].broad] or named
+        named = named_entries(kb, entity_ids, broad_if_alone=True)
         parts = [
             p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")
         ]
@@ -180,8 +188,7 @@ def plan_answer(
     if is_fixed_topic(kb, intent):
         # "Will I need chemo for my pancreatic NET?": the general answer, then what the KB says
         # about where chemo is used for the topic named.
-        named = [e for e in entity_ids if e in kb.entries and not kb.entries[e].broad]
-        for entry_id in list(dict.fromkeys(named))[: MAX_ENTRIES - 1]:
+        for entry_id in named_entries(kb, entity_ids)[: MAX_ENTRIES - 1]:
             used_for = kb.entries[entry_id].facets.get("used_for")
             if used_for is not None:
                 parts.append(
@@ -247,8 +254,7 @@ def plan_suggestions(
     topic: str | None,
 ) -> List[Suggestion]:
     """Two or three likely readings of an unclear message, most likely first."""
-    named = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
-    named = [e for e in named if not kb.entries[e].broad] or named
+    named = named_entries(kb, entity_ids, broad_if_alone=True)
     subject = named[0] if named else (topic if topic in kb.entries else None)
     out: List[Suggestion] = []
     for item in ranking:
