@@ -29,7 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.paths import ROOT, child_env, python  # noqa: E402
-from scripts.serve import ServerConfig, Servers, free_port  # noqa: E402
+from scripts.serve import ServerConfig, Servers  # noqa: E402
 
 logger = logging.getLogger(__name__)
 STOCK_DIR = ROOT / ".cache" / "bench" / "stock"
@@ -311,12 +311,9 @@ def main() -> int:
 
     def config(model: Path, actions: bool, name: str) -> ServerConfig:
         bot_dir = (ROOT / "bot") if actions else STOCK_DIR
-        return ServerConfig(
-            model=model,
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            tracker_db=tmp / f"{name}.db",
-            log_dir=tmp / name,
+        return ServerConfig.in_folder(
+            model,
+            tmp / name,
             start_actions=actions,
             credentials=bot_dir / "credentials.yml",
             endpoints=bot_dir / "endpoints.yml",

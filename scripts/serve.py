@@ -19,7 +19,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List
+from typing import IO, Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -67,6 +67,20 @@ class ServerConfig:
     extra_env: dict = field(default_factory=dict)
     start_actions: bool = True
     widget_port: int | None = None  # serve widget/ and the demo forum page (make run)
+
+    @classmethod
+    def in_folder(cls, model: Path, folder: Path, **overrides: Any) -> ServerConfig:
+        """A config for tests and benchmarks: spare ports on loopback, with the tracker
+        database and the logs inside ``folder``. Any field can be overridden."""
+        fields: Dict[str, Any] = {
+            "model": model,
+            "rasa_port": free_port(),
+            "actions_port": free_port(),
+            "host": "127.0.0.1",
+            "tracker_db": folder / "tracker.db",
+            "log_dir": folder / "logs",
+        }
+        return cls(**{**fields, **overrides})
 
     @property
     def rest_url(self) -> str:

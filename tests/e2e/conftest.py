@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 import yaml
 
-from scripts.serve import ServerConfig, Servers, free_port
+from scripts.serve import ServerConfig, Servers
 from scripts.train import model_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,14 +22,7 @@ def start(tmp: Path, db: Path | None = None) -> Servers:
     model = Path(os.environ.get("NETCHEMO_MODEL") or model_path())
     if not model.exists():
         pytest.fail(f"no trained model at {model}: run `make train` first")
-    config = ServerConfig(
-        model=model,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        host="127.0.0.1",
-        tracker_db=db or tmp / "tracker.db",
-        log_dir=tmp / "logs",
-    )
+    config = ServerConfig.in_folder(model, tmp, tracker_db=db or tmp / "tracker.db")
     return Servers(config).start()
 
 

@@ -93,14 +93,11 @@ def _start(
     credentials["bot.channels.telegram.TelegramInput"].update(extra)
     credentials_path = tmp / "credentials.yml"
     credentials_path.write_text(yaml.safe_dump(credentials), encoding="utf-8")
-    config = ServerConfig(
-        model=model,
-        rasa_port=free_port(),
+    config = ServerConfig.in_folder(
+        model,
+        tmp,
         actions_port=actions_port,
-        host="127.0.0.1",
         credentials=credentials_path,
-        tracker_db=tmp / "tracker.db",
-        log_dir=tmp / "logs",
         extra_env=env,
         start_actions=start_actions,
     )

@@ -63,13 +63,12 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     creds_path = tmp / "credentials.yml"
     creds_path.write_text(yaml.safe_dump(credentials))
     servers = Servers(
-        ServerConfig(
-            model=model,
+        ServerConfig.in_folder(
+            model,
+            tmp,
             rasa_port=rasa_port,
             actions_port=actions_port,
             credentials=creds_path,
-            tracker_db=tmp / "tracker.db",
-            log_dir=tmp / "logs",
         )
     )
     servers.start()
