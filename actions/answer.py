@@ -29,8 +29,8 @@ def entity_ids(tracker: Tracker) -> List[str]:
 
 
 class ActionAnswerQuestion(Action):
-    """Answers knowledge questions, personal-advice questions (general info + boundary) and
-    the KB part of red-flag messages, always ending with the disclaimer.
+    """Answers knowledge questions and personal-advice questions (general info + boundary),
+    always ending with the disclaimer.
 
     Runs after every knowledge intent (rules in ``data/stories/rules_knowledge.yml``).
     Reads: the latest intent and ``kb_term`` entities, slots ``topic`` and ``facet``.
@@ -54,9 +54,6 @@ class ActionAnswerQuestion(Action):
             topic=tracker.get_slot("topic"),
             facet=tracker.get_slot("facet"),
             text=tracker.latest_message.get("text") or "",
-            also_crisis=bool(
-                (tracker.latest_message.get("safety") or {}).get("also_crisis")
-            ),
         )
         logger.debug(
             "answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids

@@ -13,7 +13,6 @@ from typing import Dict, List, Sequence
 from kb.model import Entry, KnowledgeBase
 
 DISCLAIMER = "utter_disclaimer"
-CRISIS = "utter_crisis"
 MAX_ENTRIES = 3  # answer at most this many topics named in one message
 # Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
 REFERENCE_WORDS = frozenset(
@@ -33,7 +32,6 @@ REFERENCE_WORDS = frozenset(
 )
 SHORT_FOLLOWUP_WORDS = 4  # a message this short with no topic is taken as a follow-up
 PERSONAL = "ask_personal_advice"
-RED_FLAG = "red_flag"
 
 
 @dataclass(frozen=True)
@@ -150,21 +148,10 @@ def plan_answer(
     topic: str | None = None,
     facet: str | None = None,
     text: str = "",
-    also_crisis: bool = False,
 ) -> Plan:
     """Plan the reply to one user message. Every substantive plan ends with the disclaimer,
-    except for red flags and personal advice, whose rules send the closing responses."""
-    if intent == RED_FLAG:
-        # The rule already sent the urgent message; add KB content only for a named topic.
-        named = named_entries(kb, entity_ids)
-        parts = [
-            p for e in named[:MAX_ENTRIES] for p in _kb_part(kb.entries[e], "what_is")
-        ]
-        if also_crisis:
-            # The message also spoke of self-harm: crisis support before any KB text.
-            parts.insert(0, Part(response=CRISIS))
-        return Plan(parts, named[-1] if named else topic, facet)
-
+    except for personal advice, whose rule sends the closing responses. (Red flags and crisis
+    never reach the action server: their rules use domain responses only.)"""
     if intent == PERSONAL:
         # General information only; the rule adds utter_personal_boundary and the disclaimer.
         named = named_entries(kb, entity_ids, broad_if_alone=True)

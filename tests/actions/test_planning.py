@@ -125,17 +125,6 @@ def test_personal_advice_gives_general_info_only(real_kb) -> None:
     )
 
 
-def test_red_flag_adds_kb_only_for_a_named_topic(real_kb) -> None:
-    plan = plan_answer(
-        real_kb, "red_flag", ["captem"], text="what is captem, also I have a fever"
-    )
-    assert plan.kb_ids == ["captem"]
-    assert (
-        plan_answer(real_kb, "red_flag", ["chemotherapy"], text="fever on chemo").parts
-        == []
-    )
-
-
 def test_refers_back() -> None:
     assert refers_back("is it a tablet?")
     assert refers_back("brand name?")
@@ -199,13 +188,6 @@ def test_pronoun_follow_up_beats_the_broad_default(real_kb) -> None:
         real_kb, "ask_is_chemo", ["chemotherapy"], text="what counts as chemo"
     )
     assert plan.kb_ids == ["chemo_vs_targeted"]
-
-
-def test_red_flag_with_crisis_wording_adds_crisis_support(real_kb) -> None:
-    plan = plan_answer(
-        real_kb, "red_flag", [], text="fever and I want to end it", also_crisis=True
-    )
-    assert texts(plan) == ["utter_crisis"]
 
 
 def test_concepts_are_offered_under_their_own_title(real_kb) -> None:

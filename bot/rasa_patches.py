@@ -1,0 +1,179 @@
+"""The few places where Rasa itself is patched, each with the reason. Checked against
+rasa 3.6.21; ``tests/test_rasa_patches.py`` fails when the patched Rasa code changes, so a Rasa
+upgrade makes someone look at this file again.
+
+1. **A bounded custom-action call with a kind reply when it fails.** ``RemoteAction.run``
+   waits up to 5 minutes (``DEFAULT_REQUEST_TIMEOUT``) for the action server, and when the
+   call fails the processor logs a trace and drops the action's events, so a person asking a
+   knowledge question while the action server is down or hung waits minutes and then gets
+   nothing. Patched: the call is bounded by ``ACTION_SERVER_TIMEOUT`` seconds (default 8) and
+   a failure (refused, hung, 5xx, bad reply) is answered with the domain response
+   ``utter_action_unavailable``; the conversation goes on normally once the action server is
+   back. Safety replies never wait for the action server at all: their rules use domain
+   responses only (data/stories/rules_safety.yml).
+2. **The action server's reply schema is checked with a validator built once.**
+   ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which re-checks
+   the (large, constant) schema itself on every call: about 14 ms per custom action on this
+   machine, most of the Rasa server's CPU. Same check, same error, validator cached.
+3. **No version banner.** ``GET /`` answers ``Hello from Rasa: 3.6.21``; the version helps
+   nobody but an attacker. Patched to ``{"status": "ok"}`` (health checks only need a 200).
+
+:func:`apply` is idempotent. ``bot/__init__.py`` calls :func:`apply_if_rasa_loaded`: every
+Rasa process of this project imports ``bot`` (components, channels and the tracker store live
+there) after Rasa's server modules are loaded, so the patches are in place before the first
+request; a unit test or tool that imports ``bot`` without Rasa's server pays no import cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, List
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jsonschema.protocols import Validator
+    from rasa.core.channels.channel import OutputChannel
+    from rasa.core.nlg import NaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_ENV = "ACTION_SERVER_TIMEOUT"
+DEFAULT_TIMEOUT_S = 8.0
+UNAVAILABLE_RESPONSE = "utter_action_unavailable"
+_APPLIED = "_netchemo_patched"
+
+
+def action_timeout_s() -> float:
+    """Seconds to wait for the action server (env ``ACTION_SERVER_TIMEOUT``, default 8)."""
+    raw = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw.strip() else DEFAULT_TIMEOUT_S
+    except ValueError:
+        logger.warning(
+            "%s=%r is not a number; using %s", TIMEOUT_ENV, raw, DEFAULT_TIMEOUT_S
+        )
+        return DEFAULT_TIMEOUT_S
+    return value if value > 0 else DEFAULT_TIMEOUT_S
+
+
+@functools.lru_cache(maxsize=1)
+def action_result_validator() -> Validator:
+    """The validator of action-server replies, its schema checked once."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(_self: Any, result: Dict[str, Any]) -> bool:
+    """``RemoteAction._validate_action_result`` with the cached validator: raises the same
+    ``ValidationError`` (best match, with Rasa's hint appended) as ``jsonschema.validate``."""
+    from jsonschema.exceptions import best_match
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = best_match(action_result_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your response "
+        "from the Action endpoint is valid. For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+async def unavailable_reply(
+    output_channel: OutputChannel,
+    nlg: NaturalLanguageGenerator,
+    tracker: DialogueStateTracker,
+) -> List[Event]:
+    """The ``utter_action_unavailable`` response as the events of a failed action."""
+    from rasa.core.actions.action import create_bot_utterance
+
+    draft = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name())
+    if not draft:  # the response is missing from the domain: say so loudly in the log
+        logger.error("domain has no response %s", UNAVAILABLE_RESPONSE)
+        return []
+    draft["utter_action"] = UNAVAILABLE_RESPONSE
+    return [create_bot_utterance(draft)]
+
+
+def bounded_run(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``RemoteAction.run``: bounded wait; on failure the unavailable reply."""
+
+    @functools.wraps(original)
+    async def run(
+        self: Any,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+    ) -> List[Event]:
+        from rasa.core.actions.action import ActionExecutionRejection
+
+        timeout = action_timeout_s()
+        try:
+            return await asyncio.wait_for(
+                original(self, output_channel, nlg, tracker, domain), timeout
+            )
+        except ActionExecutionRejection:
+            raise  # Rasa's own protocol for "let another policy act": not a failure
+        except asyncio.TimeoutError:
+            logger.error(
+                "action server did not answer %s within %.0f s", self.name(), timeout
+            )
+        except Exception as exc:  # refused, 5xx, invalid reply: one line, no user text
+            logger.error("action %s failed: %s", self.name(), type(exc).__name__)
+        return await unavailable_reply(output_channel, nlg, tracker)
+
+    setattr(run, _APPLIED, True)
+    return run
+
+
+def add_root_route(app: Any) -> None:
+    """``GET /`` for health checks, without Rasa's version banner."""
+    from sanic import response
+
+    @app.get("/")
+    async def hello(_request: Any) -> Any:
+        return response.json({"status": "ok"})
+
+
+setattr(add_root_route, _APPLIED, True)
+
+
+PATCHED_MODULES = ("rasa.server", "rasa.core.actions.action")
+# Rasa's own functions, as found before patching (the tests hash their source).
+ORIGINALS: Dict[str, Callable[..., Any]] = {}
+
+
+def apply_if_rasa_loaded() -> None:
+    """Apply the patches if Rasa's server modules are already imported (see docstring)."""
+    if all(name in sys.modules for name in PATCHED_MODULES):
+        apply()
+
+
+def apply() -> None:
+    """Apply the patches above (idempotent)."""
+    import rasa.server
+    from rasa.core.actions.action import RemoteAction
+
+    if getattr(RemoteAction.run, _APPLIED, False):
+        return
+    ORIGINALS["RemoteAction.run"] = RemoteAction.run
+    ORIGINALS[
+        "RemoteAction._validate_action_result"
+    ] = RemoteAction._validate_action_result
+    ORIGINALS["rasa.server.add_root_route"] = rasa.server.add_root_route
+    RemoteAction.run = bounded_run(RemoteAction.run)  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore
+    rasa.server.add_root_route = add_root_route  # type: ignore[assignment]

@@ -1,0 +1,172 @@
+"""bot/rasa_patches.py: each patch does what it says, and Rasa's patched code is unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import socket
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Dict
+
+import pytest
+from jsonschema import ValidationError, validate
+
+import bot.rasa_patches as patches
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# sha256 (first 16 hex digits) of Rasa 3.6.21's source of each patched function. When this
+# test fails, Rasa changed the code we patch: read the new code, adapt bot/rasa_patches.py,
+# then update the hash.
+RASA_SOURCES = {
+    "RemoteAction.run": "ccabf6f1160d527a",
+    "RemoteAction._validate_action_result": "f8cdb4be68123961",
+    "rasa.server.add_root_route": "acc5f7c278af32f8",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def applied() -> None:
+    patches.apply()
+
+
+def test_patched_rasa_code_is_the_code_that_was_checked() -> None:
+    assert set(patches.ORIGINALS) == set(RASA_SOURCES)
+    for name, original in patches.ORIGINALS.items():
+        digest = hashlib.sha256(inspect.getsource(original).encode()).hexdigest()[:16]
+        assert digest == RASA_SOURCES[name], f"Rasa's {name} changed: review the patch"
+
+
+def test_apply_is_idempotent() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    run = RemoteAction.run
+    patches.apply()
+    assert RemoteAction.run is run
+    assert not getattr(run.__wrapped__, "_netchemo_patched", False)
+
+
+def test_cached_validator_accepts_and_rejects_like_jsonschema() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    good = {"events": [{"event": "slot", "name": "topic", "value": "captem"}]}
+    bad = {"events": [{"event": "no_such_event"}], "responses": "not a list"}
+    assert patches.validate_action_result(None, good) is True
+    validate(good, schema)
+    with pytest.raises(ValidationError) as ours:
+        patches.validate_action_result(None, bad)
+    with pytest.raises(ValidationError) as theirs:
+        validate(bad, schema)
+    assert ours.value.message.startswith(theirs.value.message)
+    assert "Failed to validate Action server response" in ours.value.message
+    assert patches.action_result_validator() is patches.action_result_validator()
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("", 8.0), ("2.5", 2.5), ("soon", 8.0), ("-1", 8.0), ("0", 8.0)],
+)
+def test_action_timeout_from_the_environment(monkeypatch, raw, expected) -> None:
+    monkeypatch.setenv(patches.TIMEOUT_ENV, raw)
+    assert patches.action_timeout_s() == expected
+
+
+def test_root_route_has_no_version_banner() -> None:
+    import rasa
+    from sanic import Sanic
+
+    app = Sanic(f"patch_test_{time.monotonic_ns()}")
+    patches.add_root_route(app)
+    handler = next(r.handler for r in app.router.routes if r.path == "")
+    reply = asyncio.run(handler(None))
+    assert reply.status == 200
+    assert rasa.__version__ not in reply.body.decode() and b"Rasa" not in reply.body
+
+
+# ---- the bounded custom-action call, against real sockets ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def hung_server() -> AsyncIterator[str]:
+    """An HTTP server that accepts connections and never answers (a SIGSTOPped server)."""
+    held = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read()  # until the test closes the connection
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+def run_parts() -> Dict[str, Any]:
+    """A domain, NLG, tracker and output channel like the Rasa server's."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(ROOT / "bot" / "domain"))
+    return {
+        "output_channel": CollectingOutputChannel(),
+        "nlg": TemplatedNaturalLanguageGenerator(domain.responses),
+        "tracker": DialogueStateTracker.from_events("patch-test", [], domain.slots),
+        "domain": domain,
+    }
+
+
+async def run_action(url: str) -> tuple[list, float]:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    action = RemoteAction("action_answer_question", EndpointConfig(url=url))
+    started = time.monotonic()
+    events = await action.run(**run_parts())
+    return events, time.monotonic() - started
+
+
+def unavailable_text() -> str:
+    import yaml
+
+    domain = yaml.safe_load((ROOT / "bot/domain/availability.yml").read_text())
+    return domain["responses"][patches.UNAVAILABLE_RESPONSE][0]["text"]
+
+
+def assert_unavailable_reply(events: list) -> None:
+    from rasa.shared.core.events import BotUttered
+
+    assert len(events) == 1 and isinstance(events[0], BotUttered)
+    assert events[0].metadata.get("utter_action") == patches.UNAVAILABLE_RESPONSE
+    assert events[0].text.startswith(unavailable_text().split("{")[0].strip())
+
+
+async def test_a_hung_action_server_gets_the_unavailable_reply_in_time(
+    monkeypatch, hung_server
+) -> None:
+    monkeypatch.setenv(patches.TIMEOUT_ENV, "1")
+    events, took = await run_action(hung_server)
+    assert_unavailable_reply(events)
+    assert 0.9 < took < 3.0
+
+
+async def test_a_refused_action_server_gets_the_unavailable_reply(monkeypatch) -> None:
+    monkeypatch.setenv(patches.TIMEOUT_ENV, "5")
+    events, took = await run_action(f"http://127.0.0.1:{free_port()}/webhook")
+    assert_unavailable_reply(events)
+    assert took < 3.0
