@@ -35,6 +35,8 @@ ENTRY_FIELDS = {
     "answer",
     "sources",
     "reviewed",
+    "reviewed_by",
+    "questions_for_team",
     "names",
     "brands",
     "abbreviations",
@@ -45,7 +47,21 @@ ENTRY_FIELDS = {
     "related",
     "broad",
 }
-REQUIRED_ENTRY_FIELDS = ("id", "title", "kind", "answer", "sources", "reviewed")
+REQUIRED_ENTRY_FIELDS = (
+    "id",
+    "title",
+    "kind",
+    "answer",
+    "sources",
+    "reviewed",
+    "reviewed_by",
+    "questions_for_team",
+)
+SOURCE_FIELDS = {"id", "title", "publisher", "year", "url", "doi", "note"}
+DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+URL_RE = re.compile(r"^https://\S+$")
+QUESTIONS_MIN, QUESTIONS_MAX = 2, 3
+MAX_QUESTION_CHARS = 160
 MESSAGE_KEYS = (
     "no_reviewed_info",
     "no_reviewed_side_effects",
@@ -150,6 +166,9 @@ def _load_source_file(path: Path, sources: Dict[str, Source]) -> None:
         sid = item.get("id")
         if not isinstance(sid, str) or not ID_RE.match(sid):
             raise KBError(path, "must be a lower-case id", str(sid), "id")
+        unknown = sorted(set(item) - SOURCE_FIELDS)
+        if unknown:
+            raise KBError(path, f"unknown field(s) {unknown}", sid, unknown[0])
         for name in ("title", "publisher"):
             if not isinstance(item.get(name), str) or not item[name].strip():
                 raise KBError(path, "is required", sid, name)
@@ -159,9 +178,31 @@ def _load_source_file(path: Path, sources: Dict[str, Source]) -> None:
             id=sid,
             title=item["title"].strip(),
             publisher=item["publisher"].strip(),
-            url=item.get("url"),
+            url=_source_address(path, sid, item),
             note=item.get("note"),
+            year=_source_year(path, sid, item),
+            doi=item.get("doi"),
         )
+
+
+def _source_year(path: Path, sid: str, item: Dict[str, Any]) -> int:
+    """The publication year (or, for a page updated in place, the year it was checked)."""
+    year = item.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
+        raise KBError(path, "must be a year like 2020", sid, "year")
+    return year
+
+
+def _source_address(path: Path, sid: str, item: Dict[str, Any]) -> str | None:
+    """The source's address: its ``url``, else its DOI as a link. The seed needs neither."""
+    url, doi = item.get("url"), item.get("doi")
+    if url is not None and (not isinstance(url, str) or not URL_RE.match(url)):
+        raise KBError(path, "must be an https:// address", sid, "url")
+    if doi is not None and (not isinstance(doi, str) or not DOI_RE.match(doi)):
+        raise KBError(path, "must be a DOI like 10.1056/NEJMoa2407417", sid, "doi")
+    if url is None and doi is None and sid != "seed":
+        raise KBError(path, "needs an address: give 'url' or 'doi'", sid, "url")
+    return url or (f"https://doi.org/{doi}" if doi else None)
 
 
 def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
@@ -206,6 +247,9 @@ def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
             ) from exc
     if not isinstance(reviewed, dt.date):
         raise KBError(path, "must be a date like 2026-11-26", eid, "reviewed")
+
+    reviewed_by = _str(path, eid, data, "reviewed_by", True) or ""
+    questions = _questions(path, eid, data)
 
     is_chemo = data.get("is_chemo")
     if is_chemo is not None and not isinstance(is_chemo, bool):
@@ -255,9 +299,35 @@ def _load_entry(path: Path, sources: Dict[str, Source]) -> Entry:
         detail=_str(path, eid, data, "detail", False),
         facets=facets,
         related=_str_list(path, eid, data, "related"),
+        reviewed_by=reviewed_by,
+        questions_for_team=questions,
         broad=broad,
         path=str(path),
     )
+
+
+def _questions(path: Path, eid: str, data: Dict[str, Any]) -> Tuple[str, ...]:
+    """Two or three questions a patient could ask their team, each ending with '?'."""
+    field = "questions_for_team"
+    questions = tuple(" ".join(q.split()) for q in _str_list(path, eid, data, field))
+    if not QUESTIONS_MIN <= len(questions) <= QUESTIONS_MAX:
+        raise KBError(
+            path,
+            f"must hold {QUESTIONS_MIN} or {QUESTIONS_MAX} questions, not {len(questions)}",
+            eid,
+            field,
+        )
+    for number, question in enumerate(questions, start=1):
+        where = f"{field}[{number}]"
+        if not question.endswith("?") or question.count("?") != 1:
+            raise KBError(path, "must be one question ending with '?'", eid, where)
+        if len(question) > MAX_QUESTION_CHARS:
+            raise KBError(
+                path, f"is longer than {MAX_QUESTION_CHARS} characters", eid, where
+            )
+    if len(set(q.lower() for q in questions)) != len(questions):
+        raise KBError(path, "holds the same question twice", eid, field)
+    return questions
 
 
 def _load_routing(kb_dir: Path, entries: Dict[str, Entry]) -> Dict[str, Dict[str, str]]:

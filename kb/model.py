@@ -31,8 +31,11 @@ class Source:
     id: str
     title: str
     publisher: str
+    # The address channels link to: the ``url`` field, or https://doi.org/<doi>.
     url: str | None = None
     note: str | None = None
+    year: int | None = None
+    doi: str | None = None
 
     def citation(self) -> str:
         """Short human-readable citation, e.g. for a channel's "sources" line."""
@@ -65,6 +68,10 @@ class Entry:
     detail: str | None = None
     facets: Dict[str, Facet] = field(default_factory=dict)
     related: Tuple[str, ...] = ()
+    # Who last checked the entry, as a role ("oncology pharmacist"), never a name.
+    reviewed_by: str = ""
+    # Two or three reviewed questions a patient could take to their specialist team.
+    questions_for_team: Tuple[str, ...] = ()
     # A broad topic ("chemotherapy", "NET") yields to a more specific entry or to
     # the intent's default entry when both are mentioned.
     broad: bool = False

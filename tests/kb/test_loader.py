@@ -27,6 +27,11 @@ SEED_TOPICS = [
     "captem_prrt_trial", "tace", "intraoperative_chemo", "future_of_chemo", "neoadjuvant",
     "adjuvant", "nec", "second_line",
 ]  # fmt: skip
+# The review fields every entry written by hand in these tests needs.
+REVIEW = (
+    "reviewed: 2026-11-26\nreviewed_by: oncology pharmacist\n"
+    "questions_for_team: ['Is this right for me?', 'What are my options?']\n"
+)
 
 
 def test_real_kb_loads_and_covers_the_seed(real_kb) -> None:
@@ -75,6 +80,27 @@ def test_messages_have_only_title_placeholders(real_kb) -> None:
         ("related", ["no_such_entry"], "unknown related entry"),
         ("names", "CAPTEM", "field 'names'"),
         ("colour", "blue", "unknown field(s) ['colour']"),
+        ("reviewed_by", "", "field 'reviewed_by': is required"),
+        ("reviewed_by", ["pharmacist"], "field 'reviewed_by': must be a non-empty"),
+        ("questions_for_team", None, "field 'questions_for_team': is required"),
+        ("questions_for_team", ["Is it chemo?"], "must hold 2 or 3 questions, not 1"),
+        (
+            "questions_for_team",
+            ["A?", "B?", "C?", "D?"],
+            "must hold 2 or 3 questions, not 4",
+        ),
+        (
+            "questions_for_team",
+            ["Is it chemo?", "Tell me the dose."],
+            "field 'questions_for_team[2]': must be one question ending with '?'",
+        ),
+        (
+            "questions_for_team",
+            ["Is it chemo? Is it safe?", "What next?"],
+            "field 'questions_for_team[1]': must be one question",
+        ),
+        ("questions_for_team", ["Is it chemo?", "is it  chemo?"], "the same question"),
+        ("questions_for_team", ["A?", "x" * 200 + "?"], "longer than 160"),
     ],
 )
 def test_broken_field_is_named(
@@ -119,7 +145,7 @@ def test_duplicate_term_across_entries(make_entry, tmp_kb_dir: Path) -> None:
     make_entry(
         "copycat",
         "id: copycat\ntitle: T\nkind: concept\nnames: [cap-tem]\nanswer: A.\n"
-        "sources: [seed]\nreviewed: 2026-11-26\n",
+        "sources: [seed]\n" + REVIEW,
     )
     with pytest.raises(KBError, match="already a name of entry 'captem'"):
         read_kb(tmp_kb_dir)
@@ -136,7 +162,7 @@ def test_unknown_facet_and_facet_source(tmp_kb_dir: Path) -> None:
 def test_unreachable_entry(make_entry, tmp_kb_dir: Path) -> None:
     make_entry(
         "hidden",
-        "id: hidden\ntitle: T\nkind: concept\nanswer: A.\nsources: [seed]\nreviewed: 2026-11-26\n",
+        "id: hidden\ntitle: T\nkind: concept\nanswer: A.\nsources: [seed]\n" + REVIEW,
     )
     with pytest.raises(KBError, match="no question can reach it"):
         read_kb(tmp_kb_dir)
@@ -156,3 +182,60 @@ def test_message_with_unknown_placeholder(tmp_kb_dir: Path) -> None:
     path.write_text(path.read_text().replace("What is {title}?", "What is {name}?"))
     with pytest.raises(KBError, match="field 'button_what_is': unknown placeholder"):
         read_kb(tmp_kb_dir)
+
+
+def test_every_entry_has_a_reviewer_role_and_questions(real_kb) -> None:
+    for entry in real_kb.entries.values():
+        assert entry.reviewed_by, entry.id
+        assert 2 <= len(entry.questions_for_team) <= 3, entry.id
+        assert all(q.endswith("?") for q in entry.questions_for_team), entry.id
+    assert (
+        "Would CAPTEM be an option" in real_kb.entries["captem"].questions_for_team[0]
+    )
+
+
+def _set_source_field(tmp_kb_dir: Path, sid: str, field: str, value: object) -> None:
+    for path in (tmp_kb_dir / "sources").glob("*.yml"):
+        data = yaml.safe_load(path.read_text())
+        for item in data["sources"]:
+            if item["id"] == sid:
+                if value is None:
+                    item.pop(field, None)
+                else:
+                    item[field] = value
+                path.write_text(yaml.safe_dump(data, sort_keys=False))
+                return
+    raise AssertionError(sid)
+
+
+@pytest.mark.parametrize(
+    "sid, field, value, expected",
+    [
+        ("cruk_capecitabine", "url", None, "field 'url': needs an address"),
+        ("cruk_capecitabine", "url", "www.example.org", "must be an https:// address"),
+        ("esmo_gep_nen_2020", "doi", "annonc 2020", "must be a DOI"),
+        ("cruk_capecitabine", "year", None, "field 'year': must be a year"),
+        ("cruk_capecitabine", "year", "recent", "field 'year': must be a year"),
+        ("cruk_capecitabine", "colour", "blue", "unknown field(s) ['colour']"),
+    ],
+)
+def test_broken_source_is_named(
+    tmp_kb_dir: Path, sid: str, field: str, value: object, expected: str
+) -> None:
+    _set_source_field(tmp_kb_dir, sid, field, value)
+    with pytest.raises(KBError) as err:
+        read_kb(tmp_kb_dir)
+    assert f"entry '{sid}'" in str(err.value) and expected in str(err.value)
+
+
+def test_every_source_has_year_and_address(real_kb) -> None:
+    for source in real_kb.sources.values():
+        assert source.year and 1900 <= source.year <= 2100, source.id
+        if source.id != "seed":
+            assert source.url and source.url.startswith("https://"), source.id
+
+
+def test_a_doi_becomes_the_link(real_kb) -> None:
+    source = real_kb.sources["wolchok_2025_nejm"]
+    assert source.doi == "10.1056/NEJMoa2407417"
+    assert source.url == "https://doi.org/10.1056/NEJMoa2407417"
