@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
 
 settings: bot/domain/settings.generated.yml ## domain slots from config/safety.yml
 
-bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain.py | venv
+bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain.py bot/settings.py | venv
 	$(PY) scripts/gen_settings_domain.py
 
 # ---- run ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Usage::
 
     settings = load_settings()
     settings.red_flags.temperature_threshold_c  # 37.5
+    settings.red_flags.low_temperature_threshold_c  # 36.0
 
 The file is found from, in order: the ``path`` argument, the environment variable
 ``NETCHEMO_SETTINGS`` (a relative path is resolved from the repo root, never from the
@@ -34,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = REPO_ROOT / "config" / "safety.yml"
 
 DEFAULT_TEMPERATURE_THRESHOLD_C = 37.5
+DEFAULT_LOW_TEMPERATURE_THRESHOLD_C = 36.0
 DEFAULT_HELPLINE = "your 24-hour chemotherapy (acute oncology) helpline"
 DEFAULT_EMERGENCY = "999 in the UK, 112 in Europe or 911 in the US"
 DEFAULT_CRISIS = (
@@ -45,6 +47,7 @@ DEFAULT_MAX_MESSAGE_CHARS = 2000
 # Plausible ranges: a threshold outside them is far more likely a typo (e.g. 375 or
 # a Fahrenheit value) than a clinical decision.
 TEMPERATURE_THRESHOLD_RANGE = (35.0, 40.0)
+LOW_TEMPERATURE_THRESHOLD_RANGE = (34.0, 37.0)
 MAX_MESSAGE_CHARS_RANGE = (100, 20000)
 MAX_CONTACT_CHARS = 300
 
@@ -59,9 +62,12 @@ class RedFlagSettings:
 
     Attributes:
         temperature_threshold_c: a temperature at or above this (degrees C) is a red flag.
+        low_temperature_threshold_c: a temperature below this (degrees C) is a red flag;
+            always below ``temperature_threshold_c``.
     """
 
     temperature_threshold_c: float = DEFAULT_TEMPERATURE_THRESHOLD_C
+    low_temperature_threshold_c: float = DEFAULT_LOW_TEMPERATURE_THRESHOLD_C
 
 
 @dataclass(frozen=True)
@@ -177,22 +183,39 @@ def parse_settings(raw: Any, source: Path | None = None) -> Settings:
     top = _section(raw, "", where, {"red_flags", "contacts", "input"})
 
     red = _section(
-        top.get("red_flags"), "red_flags", where, {"temperature_threshold_c"}
+        top.get("red_flags"),
+        "red_flags",
+        where,
+        {"temperature_threshold_c", "low_temperature_threshold_c"},
     )
     contacts = _section(
         top.get("contacts"), "contacts", where, {"helpline", "emergency", "crisis"}
     )
     inp = _section(top.get("input"), "input", where, {"max_message_chars"})
 
+    high = _number(
+        red,
+        "red_flags.temperature_threshold_c",
+        where,
+        DEFAULT_TEMPERATURE_THRESHOLD_C,
+        TEMPERATURE_THRESHOLD_RANGE,
+    )
+    low = _number(
+        red,
+        "red_flags.low_temperature_threshold_c",
+        where,
+        DEFAULT_LOW_TEMPERATURE_THRESHOLD_C,
+        LOW_TEMPERATURE_THRESHOLD_RANGE,
+    )
+    if low >= high:
+        # The normal range between them would be empty: every reading a red flag.
+        raise SettingsError(
+            f"{where}: 'red_flags.low_temperature_threshold_c' ({low}) must be below "
+            f"'red_flags.temperature_threshold_c' ({high})"
+        )
     return Settings(
         red_flags=RedFlagSettings(
-            temperature_threshold_c=_number(
-                red,
-                "red_flags.temperature_threshold_c",
-                where,
-                DEFAULT_TEMPERATURE_THRESHOLD_C,
-                TEMPERATURE_THRESHOLD_RANGE,
-            )
+            temperature_threshold_c=high, low_temperature_threshold_c=low
         ),
         contacts=ContactSettings(
             helpline=_text(contacts, "contacts.helpline", where, DEFAULT_HELPLINE),
@@ -298,7 +321,10 @@ def settings_as_dict(settings: Settings) -> Dict[str, Any]:
     """Plain-dict view (without ``source``), e.g. for logging or generated files."""
     return {
         "red_flags": {
-            "temperature_threshold_c": settings.red_flags.temperature_threshold_c
+            "temperature_threshold_c": settings.red_flags.temperature_threshold_c,
+            "low_temperature_threshold_c": (
+                settings.red_flags.low_temperature_threshold_c
+            ),
         },
         "contacts": {
             "helpline": settings.contacts.helpline,

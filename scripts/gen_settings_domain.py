@@ -1,9 +1,15 @@
 """Write ``bot/domain/settings.generated.yml`` from ``config/safety.yml``.
 
-The fragment declares three text slots (``helpline``, ``emergency_number``,
-``crisis_line``) whose ``initial_value`` is the deployer's wording, so responses in
-``bot/domain/*.yml`` can say ``{helpline}``. The slots never influence the conversation
-and are never filled by NLU (``type: custom`` mapping, no action sets them).
+The fragment declares text slots whose ``initial_value`` comes from the settings, so
+responses in ``bot/domain/*.yml`` can say ``{helpline}``:
+
+- ``helpline``, ``emergency_number``, ``crisis_line``: the deployer's contact wording;
+- ``temperature_high_c`` / ``temperature_high_f`` and ``temperature_low_c`` /
+  ``temperature_low_f``: the red-flag temperature thresholds as numbers only ("37.5",
+  "99.5", "36", "96.8"; the words and units around them live in the response).
+
+The slots never influence the conversation and are never filled by NLU (``type: custom``
+mapping, no action sets them).
 
 Usage (from the repo root; ``make`` runs it)::
 
@@ -40,6 +46,24 @@ def _scalar(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def format_degrees(value: float) -> str:
+    """A temperature as people write it: one decimal at most, no trailing ".0".
+
+    Args:
+        value: degrees (C or F).
+
+    Returns:
+        e.g. ``"37.5"``, ``"36"``, ``"100.4"``.
+    """
+    text = f"{round(value, 1):.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def celsius_to_fahrenheit(celsius: float) -> float:
+    """Degrees Celsius to degrees Fahrenheit."""
+    return celsius * 9.0 / 5.0 + 32.0
+
+
 def render_domain(settings: Settings) -> str:
     """Return the domain fragment text for ``settings``.
 
@@ -49,10 +73,16 @@ def render_domain(settings: Settings) -> str:
     Returns:
         YAML text (Rasa domain format ``version: "3.1"``).
     """
+    high = settings.red_flags.temperature_threshold_c
+    low = settings.red_flags.low_temperature_threshold_c
     slots = [
         ("helpline", settings.contacts.helpline),
         ("emergency_number", settings.contacts.emergency),
         ("crisis_line", settings.contacts.crisis),
+        ("temperature_high_c", format_degrees(high)),
+        ("temperature_high_f", format_degrees(celsius_to_fahrenheit(high))),
+        ("temperature_low_c", format_degrees(low)),
+        ("temperature_low_f", format_degrees(celsius_to_fahrenheit(low))),
     ]
     lines = [HEADER.rstrip("\n"), 'version: "3.1"', "", "slots:"]
     for name, value in slots:

@@ -46,6 +46,7 @@ def test_repo_file_matches_documented_defaults() -> None:
     settings = load_settings()
     assert settings.source == REPO_ROOT / "config" / "safety.yml"
     assert settings.red_flags.temperature_threshold_c == 37.5
+    assert settings.red_flags.low_temperature_threshold_c == 36.0
     assert settings.contacts.helpline == DEFAULT_HELPLINE
     assert settings.contacts.emergency == DEFAULT_EMERGENCY
     assert settings.contacts.crisis == DEFAULT_CRISIS
@@ -54,13 +55,14 @@ def test_repo_file_matches_documented_defaults() -> None:
 
 def test_every_key_in_repo_file_is_commented_with_its_default() -> None:
     text = (REPO_ROOT / "config" / "safety.yml").read_text(encoding="utf-8")
-    for default in ("37.5", "999 in the UK", "Samaritans on 116 123", "2000"):
+    for default in ("37.5", "36.0", "999 in the UK", "Samaritans on 116 123", "2000"):
         assert f"Default: {default}" in text or f'Default: "{default}' in text
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "# nothing set\n"))
     assert settings.red_flags.temperature_threshold_c == 37.5
+    assert settings.red_flags.low_temperature_threshold_c == 36.0
     assert settings.input.max_message_chars == 2000
 
 
@@ -158,6 +160,24 @@ def test_invalid_yaml(tmp_path: Path) -> None:
             "red_flags:\n  temperature_threshold_c: .nan\n",
             "red_flags.temperature_threshold_c",
         ),
+        (
+            "red_flags:\n  low_temperature_threshold_c: 33.9\n",
+            "red_flags.low_temperature_threshold_c",
+        ),
+        (
+            "red_flags:\n  low_temperature_threshold_c: 96.8\n",
+            "red_flags.low_temperature_threshold_c",
+        ),
+        (
+            "red_flags:\n  low_temperature_threshold_c: '36'\n",
+            "red_flags.low_temperature_threshold_c",
+        ),
+        (
+            # low must be below high: the normal range would be empty
+            "red_flags:\n  temperature_threshold_c: 36.5\n"
+            "  low_temperature_threshold_c: 36.5\n",
+            "red_flags.low_temperature_threshold_c",
+        ),
         ("contacts:\n  helpline: ''\n", "contacts.helpline"),
         ("contacts:\n  emergency: 999\n", "contacts.emergency"),
         ("contacts:\n  crisis: 'call {number}'\n", "contacts.crisis"),
@@ -215,7 +235,15 @@ def test_generated_domain_fragment(tmp_path: Path) -> None:
     assert text.startswith("# generated from config/safety.yml by make; do not edit\n")
     data = yaml.safe_load(text)
     assert data["version"] == "3.1"
-    assert set(data["slots"]) == {"helpline", "emergency_number", "crisis_line"}
+    assert set(data["slots"]) == {
+        "helpline",
+        "emergency_number",
+        "crisis_line",
+        "temperature_high_c",
+        "temperature_high_f",
+        "temperature_low_c",
+        "temperature_low_f",
+    }
     for slot in data["slots"].values():
         assert slot["type"] == "text"
         assert slot["influence_conversation"] is False
@@ -224,6 +252,63 @@ def test_generated_domain_fragment(tmp_path: Path) -> None:
         'the "Acute Oncology" line: 0800 000 0000'
     )
     assert data["slots"]["crisis_line"]["initial_value"] == DEFAULT_CRISIS
+    values = {name: slot["initial_value"] for name, slot in data["slots"].items()}
+    assert values["temperature_high_c"] == "37.5"
+    assert values["temperature_high_f"] == "99.5"
+    assert values["temperature_low_c"] == "36"
+    assert values["temperature_low_f"] == "96.8"
+
+
+@pytest.mark.parametrize(
+    "high, low, expected",
+    [
+        (38.0, 36.0, ("38", "100.4", "36", "96.8")),
+        (37.8, 35.5, ("37.8", "100", "35.5", "95.9")),
+    ],
+)
+def test_generated_thresholds_follow_the_settings(
+    high: float, low: float, expected: tuple
+) -> None:
+    settings = parse_settings(
+        {
+            "red_flags": {
+                "temperature_threshold_c": high,
+                "low_temperature_threshold_c": low,
+            }
+        }
+    )
+    slots = yaml.safe_load(gen_settings_domain.render_domain(settings))["slots"]
+    names = (
+        "temperature_high_c",
+        "temperature_high_f",
+        "temperature_low_c",
+        "temperature_low_f",
+    )
+    assert tuple(slots[n]["initial_value"] for n in names) == expected
+
+
+def test_low_threshold_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "red_flags:\n  low_temperature_threshold_c: 35.5\n")
+    settings = load_settings(path)
+    assert settings.red_flags.low_temperature_threshold_c == 35.5
+    assert settings.red_flags.temperature_threshold_c == 37.5
+
+
+def test_urgent_reply_states_both_thresholds_from_the_slots() -> None:
+    """utter_urgent_red_flag says the numbers through the generated slots, never as
+    literal numbers that could disagree with config/safety.yml."""
+    domain = yaml.safe_load(
+        (REPO_ROOT / "bot" / "domain" / "safety.yml").read_text(encoding="utf-8")
+    )
+    text = domain["responses"]["utter_urgent_red_flag"][0]["text"]
+    for slot in (
+        "temperature_high_c",
+        "temperature_high_f",
+        "temperature_low_c",
+        "temperature_low_f",
+    ):
+        assert "{" + slot + "}" in text
+    assert "37.5" not in text and "36" not in text
 
 
 @pytest.mark.filterwarnings("ignore:Slot auto-fill:UserWarning")
