@@ -6,8 +6,10 @@
 a fever, bleeding, suicide or a dose gets the safe answer:
 
 1. Red flags (spaCy ``Matcher`` over a blank English tokenizer, no model download):
-   fever / high temperature / shivering / rigors, a temperature reading at or above the
-   threshold in ``config/safety.yml`` (C or F), feeling suddenly unwell, not able to eat
+   fever / high or low temperature / shivering / rigors, a temperature reading at or
+   above the high threshold or below the low threshold in ``config/safety.yml`` (C or F;
+   see ``bot/components/temperature.py``), feeling unwell whatever the temperature
+   ("I feel awful since my chemo", "he's just not right"), not able to eat
    or drink, no urine, breathlessness, chest pain, bleeding, unusual bruising, vomiting
    or diarrhoea that will not stop, a red / hot / swollen / leaking PICC or port site,
    confusion, collapse, severe pain; common misspellings, carer wording and red-flag
@@ -63,7 +65,8 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from bot.settings import load_settings
+from bot.components.temperature import find_readings, judge
+from bot.settings import DEFAULT_LOW_TEMPERATURE_THRESHOLD_C, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ SAFETY_INTENTS: FrozenSet[str] = frozenset({INTENT_RED_FLAG, INTENT_CRISIS})
 NO_CONTENT_REASON = "no_content"
 SAFETY_KEY = "safety"
 TEMPERATURE_REASON = "temperature_reading"
+LOW_TEMPERATURE_REASON = "low_temperature_reading"
 TEMPERATURE_MENTION = "temperature"
 
 # ---------------------------------------------------------------------------------------
@@ -253,11 +257,15 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
     # Any mention of (a) temperature. Over-escalates knowledge questions such as "what
     # temperature should I call at?" on purpose (the urgent answer gives the threshold);
     # "room temperature" is excluded below, and the label is dropped when the message
-    # states readings that are all below the threshold ("my temperature is 37.2").
+    # states readings that are all in the normal range ("my temperature is 37.2").
     TEMPERATURE_MENTION: [
         "temperature|temperatures",
         "high|raised|spiking|spiked|running|got|have|has|had|a|with|checked|check _ temp",
         "temp|temps of|is|was|went|spiked|spiking|up|high|reading|reads|at|keeps",
+        # a low temperature is a red flag too
+        "low|lower|dropped|dropping|falling|cold temp|temps",
+        "temp|temps feels|feel|seems|seem|dropped|dropping|fallen|falling|fell|gone|went"
+        "|low|under|below",
     ],
     "fever": [
         "fever|fevers|feverish|febrile|pyrexia|pyrexial|hyperthermia|fevery",
@@ -284,7 +292,16 @@ RED_FLAG_PATTERNS: Dict[str, List[str]] = {
         "@VERY ill|poorly",
         "taken ill|poorly",
         "suddenly worse",
-        "not himself|herself|themselves",
+        "not himself|herself|themselves|myself",
+        # feeling unwell with a normal temperature is a red flag too (The Christie)
+        "feel|feeling|feels|felt @VERY? rubbish|lousy|grim|crap|crappy|wretched"
+        "|like+death|like+rubbish|like+crap",
+        "@NOT feel|feeling|feels|felt _? right|well|myself|good|great",
+        "@ME|something|son|daughter am|is|are|'s|seems|seem|looks|look|been just|really"
+        "|quite|definitely|simply? not right|well|himself|herself|themselves",
+        "@CANT get|keep|stay warm",
+        "feel|feeling|feels|felt|am|is|'s @VERY? cold|freezing and|&|n shaky|shivery"
+        "|shivering|clammy|sweaty|unwell",
         "malaise",
         "me siento|encuentro muy? mal",
         "me sens|sent tres? mal",
@@ -578,6 +595,9 @@ EXCLUSION_PATTERNS: List[str] = [
     "hope|wish|want|pray i|we? do|would|will|did? not|never wake|waking",
     "temperature|temp|temperatures is|was|'s|are|were|has+been|stays|stayed @VERY? normal"
     "|fine|ok|okay|good|stable|down",
+    # "will I not feel well after chemo?", "you won't feel right for a few days": what
+    # to expect, not how someone feels now.
+    "will|would|might|may @WHO? not feel|feeling well|right|good|great",
 ]
 
 
@@ -833,47 +853,6 @@ NON_LATIN_CRISIS: Sequence[str] = (
 )
 
 # ---------------------------------------------------------------------------------------
-# Temperature readings
-# ---------------------------------------------------------------------------------------
-_NUMBER_RE = re.compile(
-    r"(?<![a-z0-9.,/])"
-    r"(?P<num>\d{2,3}(?:[.,]\d{1,2})?)"
-    r"(?![\d/]|[.,]\d)"
-    r"(?:\s*(?P<unit>"
-    r"°\s*(?:c|f|celsius|centigrade|fahrenheit)?"
-    r"|(?:deg|degs|degree|degrees)\s*(?:c|f|celsius|centigrade|fahrenheit)?"
-    r"|celsius|centigrade|fahrenheit|c|f"
-    r")(?![a-z]))?"
-)
-_WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
-TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
-    "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
-    " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
-    " fievre fiebre fieber febbre febre koorts goraczka calentura"
-)
-NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
-    "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
-    " year years age aged am i'm im turned turning born dose doses weight weigh weighs"
-    " weighed bmi page room ward bed number no count score level levels cga"
-    " chromogranin 5hiaa hiaa platelets neutrophils hb haemoglobin hemoglobin pulse rate"
-    " bp pressure sats saturation saturations oxygen o2 height size tablets mg x ref"
-    " nhs bus route chapter"
-)
-NON_TEMP_FOLLOWING: FrozenSet[str] = _words(
-    "% percent per pc mg mcg ug g gram grams kg kgs kilo kilos lb lbs pounds st stone"
-    " ml l mmol umol nmol pmol units iu mm cm m km miles years year yrs yr yo y days"
-    " day weeks week wks wk months month hours hour hrs hr h minutes mins min seconds"
-    " secs times x tablets tablet pills capsules doses cycles cycle sessions patients"
-    " people bpm mmhg beats breaths am pm th nd rd"
-)
-_PREVIOUS_FILLERS: FrozenSet[str] = _words(
-    "of is was at about around approx approximately roughly now currently reads read"
-    " just only a be been s it's its it"
-)
-_FAHRENHEIT_RANGE = (90.0, 113.0)
-_CELSIUS_RANGE = (34.0, 45.0)
-
-# ---------------------------------------------------------------------------------------
 # Language check
 # ---------------------------------------------------------------------------------------
 ENGLISH_WORDS: FrozenSet[str] = _words(
@@ -1053,15 +1032,20 @@ class SafetyScreen:
         temperature_threshold_c: float,
         detect_other_language: bool = True,
         detect_personal_advice: bool = True,
+        low_temperature_threshold_c: float = DEFAULT_LOW_TEMPERATURE_THRESHOLD_C,
     ) -> None:
         """Compile the matchers.
 
         Args:
             temperature_threshold_c: readings at or above this (deg C) are red flags.
+            low_temperature_threshold_c: readings below this (deg C) are red flags.
             detect_other_language: whether to flag non-English messages.
             detect_personal_advice: whether to flag personal dose / treatment questions.
         """
         self.temperature_threshold_c = float(temperature_threshold_c)
+        self.low_temperature_threshold_c = float(low_temperature_threshold_c)
+        if self.low_temperature_threshold_c >= self.temperature_threshold_c:
+            raise ValueError("the low temperature threshold must be below the high one")
         self.detect_other_language = detect_other_language
         self.detect_personal_advice = detect_personal_advice
         self._nlp = spacy.blank("en")
@@ -1272,11 +1256,8 @@ class SafetyScreen:
     def temperature_readings_c(self, normalised: str, doc: Doc) -> List[float]:
         """Temperatures (deg C) stated in the text; other numbers are ignored.
 
-        A number counts as a temperature if it has a unit (°, C, F, degrees), or is in a
-        plausible range (34-45 read as C, 90-113 as F) and either the message talks about
-        temperature/fever, the number has a decimal part ("38.3"), or the message is
-        little more than the number ("38", "it's 38"). Numbers labelled as something
-        else ("ki67 of 38", "38 years old", "38 weeks", "pulse 100") are ignored.
+        See :func:`bot.components.temperature.find_readings` for what counts as a
+        reading ("38.3", "101F", "temp of 35"; not "ki67 of 38", "36 hours").
 
         Args:
             normalised: output of :func:`normalise_text`.
@@ -1285,51 +1266,7 @@ class SafetyScreen:
         Returns:
             The readings in degrees C.
         """
-        readings: List[float] = []
-        matches = list(_NUMBER_RE.finditer(normalised))
-        if not matches:
-            return readings
-        norms = {t.norm_ for t in doc}
-        has_context = not TEMPERATURE_CONTEXT.isdisjoint(norms)
-        other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
-        for match in matches:
-            raw, unit = match.group("num"), (match.group("unit") or "").replace(" ", "")
-            value = float(raw.replace(",", "."))
-            has_decimal = "." in raw or "," in raw
-            explicit = bool(unit)
-            if unit.endswith("f") or unit.endswith("fahrenheit"):
-                scale = "F"
-            elif (
-                unit.endswith(("c", "celsius", "centigrade"))
-                or _CELSIUS_RANGE[0] <= value <= _CELSIUS_RANGE[1]
-            ):
-                scale = "C"
-            elif _FAHRENHEIT_RANGE[0] <= value <= _FAHRENHEIT_RANGE[1]:
-                scale = "F"
-            else:
-                continue
-            if not explicit:
-                before = [
-                    w
-                    for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
-                    if w not in _PREVIOUS_FILLERS
-                ]
-                after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
-                if before and (before[-1] in NON_TEMP_PREVIOUS or before[-1].isdigit()):
-                    continue
-                if after and (after[0] in NON_TEMP_FOLLOWING or after[0].isdigit()):
-                    continue
-                if not (
-                    has_context
-                    or has_decimal
-                    or (other_words <= 2 and len(matches) == 1)
-                ):
-                    continue
-            celsius = value if scale == "C" else (value - 32.0) * 5.0 / 9.0
-            celsius = round(celsius, 2)
-            if _CELSIUS_RANGE[0] - 4 <= celsius <= _CELSIUS_RANGE[1]:
-                readings.append(celsius)
-        return readings
+        return [r.celsius for r in find_readings(normalised, (t.norm_ for t in doc))]
 
     def is_other_language(self, text: str) -> bool:
         """True if ``text`` is mostly non-Latin script or mostly foreign function words.
@@ -1409,11 +1346,18 @@ class SafetyScreen:
         for label, regex in self._non_latin_red:
             if regex.search(normalised):
                 red.add(label)
-        readings = self.temperature_readings_c(normalised, doc)
-        if any(c >= self.temperature_threshold_c - 1e-9 for c in readings):
+        verdict = judge(
+            find_readings(normalised, norms),
+            self.low_temperature_threshold_c,
+            self.temperature_threshold_c,
+        )
+        if verdict.high:
             red.add(TEMPERATURE_REASON)
-        elif readings:
-            # "my temperature is 37.2": the reading, not the word, decides.
+        if verdict.low:
+            red.add(LOW_TEMPERATURE_REASON)
+        if verdict.normal and not (verdict.high or verdict.low):
+            # "my temperature is 37.2": the reading, not the word, decides. A word for
+            # feeling unwell still escalates ("I feel awful, my temperature is 36.8").
             red.discard(TEMPERATURE_MENTION)
 
         crisis = self._crisis_found(doc, norms)
@@ -1478,9 +1422,11 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             settings.red_flags.temperature_threshold_c,
             detect_other_language=bool(config.get("detect_other_language", True)),
             detect_personal_advice=bool(config.get("detect_personal_advice", True)),
+            low_temperature_threshold_c=settings.red_flags.low_temperature_threshold_c,
         )
         logger.debug(
-            "SafetyIntentOverride ready (threshold %.1f C, settings %s)",
+            "SafetyIntentOverride ready (below %.1f C or from %.1f C, settings %s)",
+            screen.low_temperature_threshold_c,
             screen.temperature_threshold_c,
             settings.source,
         )
@@ -1578,7 +1524,8 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             },
             add_to_output=True,
         )
-        # Category labels only: never log what the user typed.
-        logger.info(
+        # Category labels only, and at DEBUG: even the symptom categories ("chest,
+        # fever") are health information about the person. Never the user's text.
+        logger.debug(
             "Safety override: %s -> %s (%s)", previous, name, ", ".join(reasons)
         )

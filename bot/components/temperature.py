@@ -1,0 +1,217 @@
+"""Temperature readings in a message, for the deterministic safety layer.
+
+Plain functions, no Rasa and no spaCy: :func:`find_readings` finds the numbers in a
+normalised message (see ``bot.components.safety.normalise_text``) that are stated body
+temperatures, and :func:`judge` compares them with the two red-flag thresholds from
+``config/safety.yml``. ``SafetyScreen`` calls both.
+
+A number is a reading when it has a unit (°, C, F, degrees), or is in a plausible range
+(34-45 read as C, 90-113 as F) and the message talks about temperature or fever, the
+number has a decimal part ("38.3"), or the message is little more than the number ("38",
+"it's 38"). Numbers labelled as something else ("ki67 of 38", "38 years old", "36 hours",
+"pulse 100", "10:35", "12/03") are never readings.
+
+A LOW reading needs more than that, because ordinary numbers between 34 and 36 are
+common ("my albumin is 35.2", "it's 35 degrees outside"): the message must talk about
+temperature, fever, shivering or feeling cold, or the number has a unit or stands
+almost alone and nothing in the message is about the weather or storage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import FrozenSet, Iterable, List
+
+
+def _words(text: str) -> FrozenSet[str]:
+    """A frozenset of the whitespace-separated words in ``text``."""
+    return frozenset(text.split())
+
+
+# A 2-3 digit number, optionally with one or two decimals ("38", "38.3", "38,3",
+# "100.4"), not part of a longer number, a date ("12/03"), a time ("10:35") or a word,
+# optionally followed by a unit.
+_NUMBER_RE = re.compile(
+    r"(?<![a-z0-9.,/])(?<!\d:)"
+    r"(?P<num>\d{2,3}(?:[.,]\d{1,2})?)"
+    r"(?![\d/]|[.,:]\d)"
+    r"(?:\s*(?P<unit>"
+    r"°\s*(?:c|f|celsius|centigrade|fahrenheit)?"
+    r"|(?:deg|degs|degree|degrees)\s*(?:c|f|celsius|centigrade|fahrenheit)?"
+    r"|celsius|centigrade|fahrenheit|c|f"
+    r")(?![a-z]))?"
+)
+# Clock times ("10:35", "7:05pm") are blanked out before looking for numbers.
+_TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
+_WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
+
+# Words (canonical token norms) that make a number in the plausible range a reading.
+TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
+    "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
+    " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
+    " fievre fiebre fieber febbre febre koorts goraczka calentura"
+)
+# Words that make a number between 34 and the low threshold a LOW body temperature.
+# Not "degrees" or "hot": "35 degrees and hot outside" is the weather.
+BODY_TEMPERATURE_CONTEXT: FrozenSet[str] = (
+    TEMPERATURE_CONTEXT - _words("celsius fahrenheit degrees degree hot")
+) | _words("cold freezing chilly shaky shivers hypothermia hypothermic")
+# The weather, storage or water: a low number here is not a body temperature, unless
+# the message also has a BODY_TEMPERATURE_CONTEXT word.
+ENVIRONMENT_WORDS: FrozenSet[str] = _words(
+    "outside outdoors weather forecast climate heatwave heat humid humidity sun sunny"
+    " sunshine sunbathe sunbathing beach pool sea swim swimming fridge freezer storage"
+    " store stored storing oven room"
+)
+NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
+    "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
+    " year years age aged am i'm im turned turning born dose doses weight weigh weighs"
+    " weighed bmi page room ward bed number no count score level levels cga"
+    " chromogranin 5hiaa hiaa platelets neutrophils hb haemoglobin hemoglobin pulse rate"
+    " bp pressure sats saturation saturations oxygen o2 height size tablets mg x ref"
+    " nhs bus route chapter albumin potassium sodium calcium magnesium creatinine egfr"
+    " gfr crp wbc rbc inr hct haematocrit hematocrit mcv mch mchc psa alt ast alp ggt"
+    " bilirubin glucose hba1c cea ferritin tsh lymphocytes"
+)
+NON_TEMP_FOLLOWING: FrozenSet[str] = _words(
+    "% percent per pc mg mcg ug g gram grams kg kgs kilo kilos lb lbs pounds st stone"
+    " ml l mmol umol nmol pmol units iu mm cm m km miles years year yrs yr yo y days"
+    " day weeks week wks wk months month hours hour hrs hr h minutes mins min seconds"
+    " secs times x tablets tablet pills capsules doses cycles cycle sessions patients"
+    " people bpm mmhg beats breaths am pm th nd rd"
+)
+_PREVIOUS_FILLERS: FrozenSet[str] = _words(
+    "of is was at about around approx approximately roughly now currently reads read"
+    " just only a be been s it's its it"
+)
+FAHRENHEIT_RANGE = (90.0, 113.0)
+CELSIUS_RANGE = (34.0, 45.0)
+# Readings kept after conversion; below LOW_READING_MIN_C a number is not judged low
+# (it is more likely the weather than a body temperature) but does not count as
+# normal either, so "my temperature is 33.5 C" still escalates on the word.
+READINGS_RANGE_C = (CELSIUS_RANGE[0] - 4, CELSIUS_RANGE[1])
+LOW_READING_MIN_C = CELSIUS_RANGE[0]
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One stated temperature.
+
+    Attributes:
+        celsius: the value in degrees C (Fahrenheit converted, 2 decimals).
+        strong: enough evidence to treat a value below the low threshold as a low
+            body temperature (see the module docstring).
+    """
+
+    celsius: float
+    strong: bool
+
+
+@dataclass(frozen=True)
+class TemperatureVerdict:
+    """How a message's readings compare with the thresholds.
+
+    Attributes:
+        high: a reading at or above the high threshold.
+        low: a strong reading from ``LOW_READING_MIN_C`` up to (not including) the low
+            threshold.
+        normal: at least one reading in the normal range (low threshold up to, not
+            including, the high threshold).
+    """
+
+    high: bool = False
+    low: bool = False
+    normal: bool = False
+
+
+def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
+    """The temperatures stated in a message, in message order.
+
+    Args:
+        normalised: output of ``bot.components.safety.normalise_text``.
+        norms: the canonical token norms of the message (for context words).
+
+    Returns:
+        One :class:`Reading` per number judged to be a temperature.
+    """
+    readings: List[Reading] = []
+    # Same length, so offsets still match the message.
+    normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
+    matches = list(_NUMBER_RE.finditer(normalised))
+    if not matches:
+        return readings
+    norm_set = frozenset(norms)
+    has_context = not TEMPERATURE_CONTEXT.isdisjoint(norm_set)
+    has_body_context = not BODY_TEMPERATURE_CONTEXT.isdisjoint(norm_set)
+    environment = not ENVIRONMENT_WORDS.isdisjoint(norm_set)
+    other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
+    bare = other_words <= 2 and len(matches) == 1
+    for match in matches:
+        raw, unit = match.group("num"), (match.group("unit") or "").replace(" ", "")
+        value = float(raw.replace(",", "."))
+        has_decimal = "." in raw or "," in raw
+        explicit = bool(unit)
+        if unit.endswith("f") or unit.endswith("fahrenheit"):
+            scale = "F"
+        elif (
+            unit.endswith(("c", "celsius", "centigrade"))
+            or CELSIUS_RANGE[0] <= value <= CELSIUS_RANGE[1]
+        ):
+            scale = "C"
+        elif FAHRENHEIT_RANGE[0] <= value <= FAHRENHEIT_RANGE[1]:
+            scale = "F"
+        else:
+            continue
+        if not explicit:
+            if _labelled_as_something_else(normalised, match):
+                continue
+            if not (has_context or has_decimal or bare):
+                continue
+        celsius = value if scale == "C" else (value - 32.0) * 5.0 / 9.0
+        celsius = round(celsius, 2)
+        if READINGS_RANGE_C[0] <= celsius <= READINGS_RANGE_C[1]:
+            strong = has_body_context or ((explicit or bare) and not environment)
+            readings.append(Reading(celsius, strong))
+    return readings
+
+
+def _labelled_as_something_else(normalised: str, match: re.Match) -> bool:
+    """True if the word before or after the number says what else it is."""
+    before = [
+        w
+        for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
+        if w not in _PREVIOUS_FILLERS
+    ]
+    after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
+    if before and (before[-1] in NON_TEMP_PREVIOUS or before[-1].isdigit()):
+        return True
+    return bool(after and (after[0] in NON_TEMP_FOLLOWING or after[0].isdigit()))
+
+
+def judge(
+    readings: Iterable[Reading], low_threshold_c: float, high_threshold_c: float
+) -> TemperatureVerdict:
+    """Compare readings with the red-flag thresholds.
+
+    Args:
+        readings: from :func:`find_readings`.
+        low_threshold_c: readings below this are low (``red_flags.low_temperature_
+            threshold_c``).
+        high_threshold_c: readings at or above this are high
+            (``red_flags.temperature_threshold_c``).
+
+    Returns:
+        Which kinds of reading the message has (a message can have several).
+    """
+    high = low = normal = False
+    for reading in readings:
+        celsius = reading.celsius
+        if celsius >= high_threshold_c - _EPSILON:
+            high = True
+        elif celsius >= low_threshold_c - _EPSILON:
+            normal = True
+        elif reading.strong and celsius >= LOW_READING_MIN_C - _EPSILON:
+            low = True
+    return TemperatureVerdict(high=high, low=low, normal=normal)
