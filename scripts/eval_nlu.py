@@ -1,8 +1,11 @@
-"""Evaluate the trained NLU on a held-out file that is never trained on.
+"""Evaluate the trained NLU on one or more held-out files that are never trained on.
 
-Prints intent accuracy, macro-F1 and KB-term recall/precision, writes a JSON and Markdown report,
-and exits 1 if a metric is under its threshold. A message whose NLU confidence is too low
-(``nlu_fallback``) counts as wrong: the user would see suggestions, not an answer.
+For each file, prints intent accuracy, macro-F1, KB-term recall/precision and the button rate
+(in-scope questions answered with "did you mean" buttons instead of an answer), writes a JSON
+and Markdown report named after the file, and exits 1 if a metric is past its gate. A message
+whose NLU confidence is too low (``nlu_fallback``) counts as wrong: the user would see
+suggestions, not an answer. ``--aggregate-only`` prints the figures without any message or
+confusion pair (for sets whose wording must stay unseen).
 """
 
 from __future__ import annotations
@@ -21,6 +24,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 logger = logging.getLogger(__name__)
 THRESHOLDS = {"intent_accuracy": 0.90, "intent_macro_f1": 0.90, "kb_term_recall": 0.95}
+MAX_BUTTON_RATE = (
+    0.03  # target of issue 11: at most 3% of in-scope questions get buttons
+)
+FALLBACK = "nlu_fallback"
+# Questions the assistant should answer (from the KB, or with the personal-advice boundary):
+# buttons on one of these mean the user had to click instead of reading an answer.
+IN_SCOPE = frozenset(
+    {
+        "ask_what_is",
+        "ask_is_chemo",
+        "ask_why_not_chemo",
+        "ask_which_chemo",
+        "ask_how_given",
+        "ask_side_effects",
+        "ask_brand_name",
+        "ask_does_chemo_work",
+        "ask_future_of_chemo",
+        "followup_topic",
+        "ask_personal_advice",
+    }
+)
+
+
+def button_rate(gold: List[str], pred: List[str]) -> float:
+    """Share of in-scope questions whose prediction is ``nlu_fallback`` (buttons)."""
+    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if g in IN_SCOPE]
+    return sum(p == FALLBACK for _, p in pairs) / len(pairs) if pairs else 0.0
 
 
 def macro_f1(
@@ -105,7 +135,8 @@ def evaluate(model: Path, data: Path) -> Dict[str, Any]:
         "kb_term_recall": recall,
         "kb_term_precision": precision,
         "kb_terms": sum(len(g) for g in gold_terms),
-        "low_confidence": pred_intents.count("nlu_fallback"),
+        "low_confidence": pred_intents.count(FALLBACK),
+        "button_rate": button_rate(gold_intents, pred_intents),
         "parse_ms_per_message": per_message * 1000,
         "per_intent": per_intent,
         "confusions": Counter(
@@ -132,6 +163,9 @@ def markdown(metrics: Dict[str, Any]) -> str:
         "kb_term_precision",
     ):
         lines.append(f"| {key} | {metrics[key]:.3f} | {THRESHOLDS.get(key, '')} |")
+    lines.append(
+        f"| button_rate | {metrics['button_rate']:.3f} | <= {MAX_BUTTON_RATE} |"
+    )
     lines += [
         "",
         "| intent | precision | recall | F1 | support |",
@@ -147,22 +181,27 @@ def markdown(metrics: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    """CLI: ``python scripts/eval_nlu.py --model M --data tests/nlu/heldout.yml``."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("results/nlu"))
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    from rasa.utils.log_utils import configure_structlog
+def gates(args: argparse.Namespace, index: int) -> Dict[str, float]:
+    """The minimums for the ``index``-th data file: one value per file, or one for all."""
 
-    configure_structlog(logging.WARNING)  # Rasa's debug events would print message text
-    metrics = evaluate(args.model, args.data)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "heldout.json").write_text(json.dumps(metrics, indent=2))
-    (args.out / "heldout.md").write_text(markdown(metrics))
-    print(f"\nHeld-out NLU evaluation ({metrics['messages']} messages, {args.data})")
+    def pick(values: List[float] | None, default: float) -> float:
+        if not values:
+            return default
+        return values[index] if len(values) > 1 else values[0]
+
+    return {
+        **THRESHOLDS,
+        "intent_accuracy": pick(args.min_accuracy, THRESHOLDS["intent_accuracy"]),
+        "intent_macro_f1": pick(args.min_macro_f1, THRESHOLDS["intent_macro_f1"]),
+        "button_rate": pick(args.max_button_rate, MAX_BUTTON_RATE),
+    }
+
+
+def report(
+    metrics: Dict[str, Any], data: Path, limits: Dict[str, float], aggregate_only: bool
+) -> List[str]:
+    """Print one file's figures; return the names of the gates it missed."""
+    print(f"\nHeld-out NLU evaluation ({metrics['messages']} messages, {data})")
     failed = []
     for key in (
         "intent_accuracy",
@@ -170,18 +209,57 @@ def main() -> int:
         "kb_term_recall",
         "kb_term_precision",
     ):
-        limit = THRESHOLDS.get(key)
+        limit = limits.get(key)
         ok = limit is None or metrics[key] >= limit
         failed += [] if ok else [key]
         shown = f"(threshold {limit:.2f})" if limit else ""
         print(
             f"  {key:<20} {metrics[key]:.3f} {shown} {'' if ok else 'BELOW THRESHOLD'}"
         )
+    ok = metrics["button_rate"] <= limits["button_rate"]
+    failed += [] if ok else ["button_rate"]
+    print(
+        f"  {'button_rate':<20} {metrics['button_rate']:.3f} "
+        f"(at most {limits['button_rate']:.2f}) {'' if ok else 'ABOVE THRESHOLD'}"
+    )
     print(f"  low-confidence (buttons offered): {metrics['low_confidence']}")
     print(f"  NLU parse time: {metrics['parse_ms_per_message']:.1f} ms per message")
-    for pair, count in metrics["confusions"][:8]:
-        print(f"  confusion {pair}: {count}")
-    print(f"  report: {args.out / 'heldout.md'}")
+    if not aggregate_only:
+        for pair, count in metrics["confusions"][:8]:
+            print(f"  confusion {pair}: {count}")
+    return failed
+
+
+def main() -> int:
+    """CLI: ``python scripts/eval_nlu.py --model M --data tests/nlu/heldout.yml [more.yml]``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--out", type=Path, default=Path("results/nlu"))
+    parser.add_argument("--min-accuracy", type=float, nargs="+")
+    parser.add_argument("--min-macro-f1", type=float, nargs="+")
+    parser.add_argument("--max-button-rate", type=float, nargs="+")
+    parser.add_argument(
+        "--aggregate-only",
+        action="store_true",
+        help="print no confusion pairs (the reports still hold them)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's debug events would print message text
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed: List[str] = []
+    for index, data in enumerate(args.data):
+        metrics = evaluate(args.model, data)
+        (args.out / f"{data.stem}.json").write_text(json.dumps(metrics, indent=2))
+        (args.out / f"{data.stem}.md").write_text(markdown(metrics))
+        missed = report(metrics, data, gates(args, index), args.aggregate_only)
+        failed += [f"{data.name}: {name}" for name in missed]
+        print(f"  report: {args.out / (data.stem + '.md')}")
+    for line in failed:
+        print(f"  GATE MISSED {line}")
     return 1 if failed else 0
 
 

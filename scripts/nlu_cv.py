@@ -1,0 +1,155 @@
+"""Fast stratified k-fold cross-validation of the whole NLU pipeline on the training data.
+
+Unlike ``rasa test nlu --cross-validation`` (``scripts/nlu_report.py``), this trains NLU only,
+in this process, and keeps every fold's predictions with their intent ranking, so thresholds
+(fallback, ambiguity, retrieval) can be chosen by cross-validation without retraining
+(``--thresholds``). Prints accuracy, macro-F1 and the button rate (``nlu_fallback`` on an
+in-scope question); writes ``<out>/cv_predictions.json``. Never reads a held-out set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.eval_nlu import button_rate, macro_f1  # noqa: E402
+from scripts.paths import ROOT  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+
+def stratified_folds(labels: Sequence[str], folds: int, seed: int) -> List[List[int]]:
+    """Indices of each fold, every intent spread evenly over the folds."""
+    by_label: Dict[str, List[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
+    rng = random.Random(seed)  # noqa: S311 (fold assignment, not security)
+    out: List[List[int]] = [[] for _ in range(folds)]
+    offset = 0
+    for label in sorted(by_label):
+        items = by_label[label]
+        rng.shuffle(items)
+        for j, idx in enumerate(items):
+            out[(j + offset) % folds].append(idx)
+        offset += len(items)
+    return out
+
+
+async def _parse(model: str, texts: List[str]) -> Tuple[List[Dict[str, Any]], float]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    await agent.parse_message("warm up")
+    started = time.perf_counter()
+    results = [await agent.parse_message(t) for t in texts]
+    return results, (time.perf_counter() - started) / max(1, len(texts))
+
+
+def run_fold(
+    config: Path, train_examples: List[Any], test_texts: List[str], workdir: Path
+) -> Tuple[List[Dict[str, Any]], float, float]:
+    """Train NLU on one fold and parse the held-back texts; returns results, seconds to
+    train and seconds per parse."""
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    data = workdir / "train.yml"
+    RasaYAMLWriter().dump(data, TrainingData(training_examples=train_examples))
+    started = time.perf_counter()
+    model = train_nlu(
+        str(config), str(data), str(workdir / "models"), fixed_model_name="fold"
+    )
+    trained = time.perf_counter() - started
+    results, per_parse = asyncio.run(_parse(str(model), test_texts))
+    return results, trained, per_parse
+
+
+def summarise(gold: List[str], pred: List[str]) -> Dict[str, float]:
+    """Accuracy, macro-F1 and button rate."""
+    f1, _ = macro_f1(gold, pred)
+    return {
+        "accuracy": sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold),
+        "macro_f1": f1,
+        "button_rate": button_rate(gold, pred),
+    }
+
+
+def main() -> int:
+    """CLI: ``python scripts/nlu_cv.py [--config config.yml] [--folds 5] [--data data/nlu]``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--data", type=Path, nargs="+", default=[ROOT / "data" / "nlu"])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--only-folds", type=int, default=0, help="stop after N folds")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu-cv-fast")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    examples = []
+    for path in args.data:
+        examples += load_data(str(path)).intent_examples
+    labels = [ex.get("intent") for ex in examples]
+    folds = stratified_folds(labels, args.folds, args.seed)
+    if args.only_folds:
+        folds = folds[: args.only_folds]
+    rows: List[Dict[str, Any]] = []
+    train_times: List[float] = []
+    parse_times: List[float] = []
+    for k, test_idx in enumerate(folds):
+        held = set(test_idx)
+        train = [ex for i, ex in enumerate(examples) if i not in held]
+        texts = [examples[i].get("text") for i in test_idx]
+        with tempfile.TemporaryDirectory() as tmp:
+            results, trained, per_parse = run_fold(args.config, train, texts, Path(tmp))
+        train_times.append(trained)
+        parse_times.append(per_parse)
+        for i, res in zip(test_idx, results, strict=True):
+            rows.append(
+                {
+                    "fold": k,
+                    "gold": labels[i],
+                    "predicted": res["intent"]["name"],
+                    "ranking": [
+                        (r["name"], r["confidence"])
+                        for r in res.get("intent_ranking") or []
+                    ],
+                    "terms": [
+                        e["value"]
+                        for e in res.get("entities") or []
+                        if e.get("entity") == "kb_term"
+                    ],
+                    "text": examples[i].get("text"),
+                }
+            )
+        logger.warning("fold %d: trained in %.0f s", k, trained)
+    scores = summarise([r["gold"] for r in rows], [r["predicted"] for r in rows])
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cv_predictions.json").write_text(json.dumps(rows, indent=1))
+    print(
+        f"CV ({len(folds)} of {args.folds} folds, {len(rows)} messages, {args.config.name}): "
+        f"accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}, "
+        f"button rate {scores['button_rate']:.3f}, "
+        f"training {sum(train_times) / len(train_times):.0f} s per fold, "
+        f"parse {1000 * sum(parse_times) / len(parse_times):.1f} ms per message"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
