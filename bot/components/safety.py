@@ -71,10 +71,15 @@ from bot.settings import DEFAULT_LOW_TEMPERATURE_THRESHOLD_C, load_settings
 logger = logging.getLogger(__name__)
 
 INTENT_RED_FLAG = "red_flag"
+# A red flag and crisis wording in one message: its own rule sends the urgent message, then
+# crisis support, with domain responses only (data/stories/rules_safety.yml).
+INTENT_RED_FLAG_CRISIS = "red_flag_crisis"
 INTENT_CRISIS = "crisis"
 INTENT_OTHER_LANGUAGE = "other_language"
 INTENT_PERSONAL_ADVICE = "ask_personal_advice"
-SAFETY_INTENTS: FrozenSet[str] = frozenset({INTENT_RED_FLAG, INTENT_CRISIS})
+SAFETY_INTENTS: FrozenSet[str] = frozenset(
+    {INTENT_RED_FLAG, INTENT_RED_FLAG_CRISIS, INTENT_CRISIS}
+)
 NO_CONTENT_REASON = "no_content"
 SAFETY_KEY = "safety"
 TEMPERATURE_REASON = "temperature_reading"
@@ -1006,10 +1011,11 @@ class SafetyResult:
     def intent(self) -> str | None:
         """The intent to force, or None to leave the classifier's prediction alone.
 
-        Priority: red flag > crisis > personal advice > other language.
+        Priority: red flag (with crisis wording: red_flag_crisis) > crisis > personal
+        advice > other language.
         """
         if self.red_flags:
-            return INTENT_RED_FLAG
+            return INTENT_RED_FLAG_CRISIS if self.crisis else INTENT_RED_FLAG
         if self.crisis:
             return INTENT_CRISIS
         if self.personal_advice:
@@ -1455,7 +1461,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     message,
                     intent_name,
                     self._reasons(result),
-                    also_crisis=intent_name == INTENT_RED_FLAG and bool(result.crisis),
+                    also_crisis=intent_name == INTENT_RED_FLAG_CRISIS,
                 )
                 continue
             previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
@@ -1481,6 +1487,8 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             return list(result.crisis)
         if name == INTENT_PERSONAL_ADVICE:
             return list(result.personal_advice)
+        if name == INTENT_RED_FLAG_CRISIS:
+            return list(result.red_flags) + list(result.crisis)
         return list(result.red_flags)
 
     def _force_intent(

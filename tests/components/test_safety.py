@@ -26,6 +26,7 @@ from bot.components.safety import (
     INTENT_OTHER_LANGUAGE,
     INTENT_PERSONAL_ADVICE,
     INTENT_RED_FLAG,
+    INTENT_RED_FLAG_CRISIS,
     SAFETY_KEY,
     SafetyIntentOverride,
     SafetyScreen,
@@ -378,12 +379,13 @@ def test_not_crisis(component: SafetyIntentOverride, text: str) -> None:
     assert intent_of(run(component, text)) in (CLASSIFIED, INTENT_PERSONAL_ADVICE)
 
 
-def test_red_flag_wins_over_crisis_and_is_marked(
+def test_red_flag_with_crisis_wording_gets_its_own_intent(
     component: SafetyIntentOverride,
 ) -> None:
     message = run(component, "I have chest pain and I want to end my life")
-    assert intent_of(message) == INTENT_RED_FLAG
+    assert intent_of(message) == INTENT_RED_FLAG_CRISIS
     assert message.get(SAFETY_KEY)["also_crisis"] is True
+    assert len(message.get(SAFETY_KEY)["reasons"]) >= 2  # the red flag and the crisis
 
 
 @pytest.mark.parametrize("text", OTHER_LANGUAGE)
