@@ -64,7 +64,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import check_message, max_message_chars, reply_text
+from bot.channels.guard import (
+    check_message,
+    max_message_chars,
+    reply_text,
+    strip_command,
+)
+from bot.channels.payload import limit_request_size, parse_json_object
+from bot.channels.senders import TELEGRAM_PREFIX, local_id, valid_sender
 
 logger = logging.getLogger(__name__)
 
@@ -259,18 +266,30 @@ def parse_command(text: str, bot_name: str | None = None) -> str | None:
     return match.group(1).lower()
 
 
-_LEADING_SLASHES = re.compile(r"^[\s/]+")
+# Typed text is always natural language: Rasa treats text starting with ``/`` as an
+# intent (``/ask_what_is{...}``), and buttons reach us through callback_data, so a typed
+# slash never needs to. The rule is the one every channel uses (bot.channels.guard):
+# all leading slashes and look-alikes go, with the spaces and invisible characters
+# between them, and intent syntax becomes words.
+sanitize_user_text = strip_command
 
 
-def sanitize_user_text(text: str) -> str:
-    """Typed text is always natural language: strip leading slashes and spaces.
+def conversation_id(chat_id: str) -> str:
+    """The Rasa sender id of a Telegram chat (``tg:<chat id>``, see bot/channels/senders)."""
+    return TELEGRAM_PREFIX + chat_id
 
-    Rasa treats text starting with ``/`` as an intent (``/ask_what_is{...}``);
-    buttons reach us through callback_data, so a typed slash never needs to.
-    Slashes and spaces are stripped together, so ``/ /greet`` cannot leave a
-    ``/greet`` behind.
-    """
-    return _LEADING_SLASHES.sub("", text).strip()
+
+def chat_id_of(update_chat: Any) -> str | None:
+    """The chat id of a ``chat`` object as text, or None if it is not a usable id."""
+    if not isinstance(update_chat, dict):
+        return None
+    raw = update_chat.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        return None
+    text = str(raw)
+    if not re.fullmatch(r"-?[0-9]{1,20}", text) or valid_sender(text) is None:
+        return None
+    return text
 
 
 # --------------------------------------------------------------------------------------
@@ -473,6 +492,7 @@ class TelegramOutput(OutputChannel):
         self.sent_texts: List[str] = []  # raw texts, to check what a turn said
 
     async def _emit(self, chat_id: str, item: _Outgoing) -> None:
+        chat_id = local_id(TELEGRAM_PREFIX, str(chat_id))  # Rasa's id is tg:<chat id>
         if self.buffered:
             self._pending.append((str(chat_id), item))
         else:
@@ -527,7 +547,7 @@ class TelegramOutput(OutputChannel):
         last = self._pending[-1][1] if self._pending else None
         if (
             last is not None
-            and self._pending[-1][0] == str(recipient_id)
+            and self._pending[-1][0] == local_id(TELEGRAM_PREFIX, str(recipient_id))
             and last.text
             and not last.buttons
         ):
@@ -821,11 +841,9 @@ class TelegramInput(InputChannel):
                 if not self._secret_ok(request.headers.get(SECRET_HEADER)):
                     logger.warning("Telegram webhook: rejected an update (bad secret).")
                     return response.json({"ok": False}, status=403)
-                try:
-                    update = json.loads(request.body or b"")
-                except (ValueError, UnicodeDecodeError):
-                    return response.json({"ok": False}, status=400)
-                if not isinstance(update, dict):
+                # Not JSON, not an object, too deep (RecursionError) or too big: 400.
+                update, _reason = parse_json_object(request.body)
+                if update is None:
                     return response.json({"ok": False}, status=400)
                 try:
                     await self.handle_update(update, on_new_message, request.app.ctx)
@@ -834,6 +852,10 @@ class TelegramInput(InputChannel):
                     logger.exception("Telegram: failed to handle an update.")
                 # Always 200 once authenticated: otherwise Telegram redelivers.
                 return response.json({"ok": True})
+
+        @telegram.listener("before_server_start")
+        async def limit_size(app: Any, _loop: Any) -> None:
+            limit_request_size(app)
 
         @telegram.listener("after_server_start")
         async def start(app: Any, _loop: Any) -> None:
@@ -1007,9 +1029,10 @@ class TelegramInput(InputChannel):
         message = message if isinstance(message, dict) else edited
         chat = message.get("chat") or {}
         sender = message.get("from") or {}
-        if "id" not in chat or sender.get("is_bot"):
+        chat_id = chat_id_of(chat)
+        if chat_id is None or not isinstance(sender, dict) or sender.get("is_bot"):
+            logger.debug("Telegram: ignoring an update without a usable chat id.")
             return
-        chat_id = str(chat["id"])
         is_private = chat.get("type") == "private"
         async with self._chat_lock(chat_id):
             output = self._output()
@@ -1062,8 +1085,9 @@ class TelegramInput(InputChannel):
             if command == "start":
                 await self._ensure_disclaimer(output, ctx, chat_id)
             return
-        # check_message left a letter, digit or symbol, so this is never empty.
-        await on_new_message(self._message(sanitize_user_text(text), output, chat_id))
+        # Intent syntax can hold nothing but keys (/{"a": null}): never send "".
+        words = sanitize_user_text(text) or "?"
+        await on_new_message(self._message(words, output, chat_id))
 
     async def _handle_callback(
         self,
@@ -1079,10 +1103,10 @@ class TelegramInput(InputChannel):
         except TelegramAPIError as error:
             logger.debug(f"Telegram: answerCallbackQuery failed: {error}")
         message = query.get("message") or {}
-        chat = message.get("chat") or {}
-        if "id" not in chat or chat.get("type") != "private":
+        chat = message.get("chat") if isinstance(message, dict) else None
+        chat_id = chat_id_of(chat)
+        if chat_id is None or chat.get("type") != "private":
             return
-        chat_id = str(chat["id"])
         data = query.get("data")
         async with self._chat_lock(chat_id):
             output = self._output()
@@ -1116,7 +1140,9 @@ class TelegramInput(InputChannel):
 
     def _message(self, text: str, output: TelegramOutput, chat_id: str) -> UserMessage:
         # No metadata: names and usernames are not needed and would be stored.
-        return UserMessage(text, output, chat_id, input_channel=self.name())
+        return UserMessage(
+            text, output, conversation_id(chat_id), input_channel=self.name()
+        )
 
     async def _flush(self, output: TelegramOutput) -> None:
         try:
@@ -1144,7 +1170,7 @@ class TelegramInput(InputChannel):
             raise RasaException(f"Telegram: the domain has no response '{name}'.")
         from rasa.shared.core.trackers import DialogueStateTracker
 
-        tracker = DialogueStateTracker(chat_id, agent.domain.slots)
+        tracker = DialogueStateTracker(conversation_id(chat_id), agent.domain.slots)
         message = await agent.nlg.generate(name, tracker, CHANNEL_NAME)
         if not message:
             raise RasaException(f"Telegram: response '{name}' rendered nothing.")
@@ -1170,8 +1196,9 @@ class TelegramInput(InputChannel):
             return
         try:
             # Hold Rasa's conversation lock so no turn in progress re-saves it.
-            async with agent.lock_store.lock(chat_id):
-                deleted = delete_conversation(agent.tracker_store, chat_id)
+            conversation = conversation_id(chat_id)
+            async with agent.lock_store.lock(conversation):
+                deleted = delete_conversation(agent.tracker_store, conversation)
         except Exception:
             logger.exception("Telegram: /forget failed.")
             await self._utter(output, chat_id, RESPONSE_FORGET_FAILED)

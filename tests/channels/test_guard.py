@@ -74,7 +74,7 @@ async def test_only_offered_buttons_pass_as_commands() -> None:
     assert await neutralise_commands(offered, agent, "u") == offered
     assert await neutralise_commands("/restart", agent, "u") == "restart"
     assert await neutralise_commands('/ask_what_is{"kb_term": "tace"}', agent, "u") == (
-        'ask_what_is{"kb_term": "tace"}'
+        "ask what is tace"
     )
     assert await neutralise_commands("///", agent, "u") == "?"
     assert await neutralise_commands("what is captem", agent, "u") == "what is captem"

@@ -147,7 +147,7 @@ def test_parse_command(text: str, command: str) -> None:
 @pytest.mark.parametrize(
     "typed, sent",
     [
-        ('/ask_what_is{"kb_term": "captem"}', 'ask_what_is{"kb_term": "captem"}'),
+        ('/ask_what_is{"kb_term": "captem"}', "ask what is captem"),
         ("//restart", "restart"),
         ("  /greet", "greet"),
         ("what is 5-FU?", "what is 5-FU?"),
