@@ -327,7 +327,10 @@ def main() -> int:
         # The same assistant with Rasa's in-memory tracker store (as the stock one uses), to
         # show what the durable SQLite default costs. Not the project's configuration.
         memory_endpoints = tmp / "endpoints-memory.yml"
-        memory_endpoints.write_text("action_endpoint:\n  url: ${ACTION_ENDPOINT_URL}\n")
+        memory_endpoints.write_text(
+            "action_endpoint:\n  url: ${ACTION_ENDPOINT_URL}\n"
+            "  headers:\n    X-Action-Token: ${ACTION_SERVER_TOKEN}\n"
+        )
         memory_config = config(args.model, True, "ours-memory")
         memory_config.endpoints = memory_endpoints
         memory = bench_one("ours, in-memory store", memory_config, ROOT, questions, levels,

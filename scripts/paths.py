@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 MODELS = Path(os.environ.get("NETCHEMO_MODELS", ROOT / "models"))
 VAR = Path(os.environ.get("NETCHEMO_VAR", ROOT / "var"))
+# The shared secret the Rasa server sends the action server (bot/endpoints.yml).
+TOKEN_ENV = "ACTION_SERVER_TOKEN"  # noqa: S105 (a variable name)
 
 
 def python() -> str:
@@ -28,3 +30,24 @@ def child_env(**extra: str) -> dict:
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.update(extra)
     return env
+
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+PRIVATE_UMASK = 0o077  # what the servers create is readable by their user only
+
+
+def make_private(path: Path) -> None:
+    """chmod a folder 0700 and everything under it (folders 0700, files 0600), or a
+    file 0600. Symbolic links are left alone; a missing path is ignored."""
+    try:
+        if path.is_symlink() or not path.exists():
+            return
+        if path.is_dir():
+            path.chmod(PRIVATE_DIR)
+            for child in path.iterdir():
+                make_private(child)
+        else:
+            path.chmod(PRIVATE_FILE)
+    except FileNotFoundError:
+        pass  # e.g. SQLite removed its -wal file meanwhile

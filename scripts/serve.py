@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,13 +20,34 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, List
+from typing import IO, Any, Dict, Iterator, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.paths import ROOT, VAR, child_env, python  # noqa: E402
+from scripts.paths import (  # noqa: E402
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    PRIVATE_UMASK,
+    ROOT,
+    TOKEN_ENV,
+    VAR,
+    child_env,
+    make_private,
+    python,
+)
+from scripts.supervisor import (
+    Child,
+    Policy,
+    Watchdog,
+    answers,
+    kill_group,
+)  # noqa: E402
 
 logger = logging.getLogger(__name__)
+REQUEST_MAX_BYTES = (
+    64 * 1024
+)  # the Rasa server's request body limit (Sanic's is 100 MB)
+ACTIONS_REQUEST_MAX_BYTES = 100_000_000  # Sanic's default: whole conversations come in
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -67,6 +89,10 @@ class ServerConfig:
     extra_env: dict = field(default_factory=dict)
     start_actions: bool = True
     widget_port: int | None = None  # serve widget/ and the demo forum page (make run)
+    # Restart a child that exits or hangs (scripts/supervisor.py). Tests that stop the
+    # action server on purpose use Servers.stop_actions() or Servers.pause_supervision().
+    supervise: bool = True
+    policy: Policy = field(default_factory=Policy)
 
     @classmethod
     def in_folder(cls, model: Path, folder: Path, **overrides: Any) -> ServerConfig:
@@ -87,45 +113,113 @@ class ServerConfig:
         """The REST channel's webhook URL."""
         return f"http://localhost:{self.rasa_port}/webhooks/rest/webhook"
 
+    @property
+    def probe_host(self) -> str:
+        """Where this machine reaches the servers (loopback when they bind everywhere)."""
+        if self.host in ("", "0.0.0.0", "localhost"):  # noqa: S104 (a comparison)
+            return "127.0.0.1"
+        if self.host == "::":
+            return "[::1]"
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    def url(self, port: int, path: str = "/") -> str:
+        """``http://<probe host>:<port><path>``."""
+        return f"http://{self.probe_host}:{port}{path}"
+
 
 class Servers:
-    """The running assistant: action server + Rasa server, stopped together."""
+    """The running assistant: action server, Rasa server and the widget's static server,
+    each restarted by a watchdog if it exits or hangs, all stopped together.
+
+    Test helpers: :attr:`actions_proc` (the action server's ``Popen``),
+    :meth:`stop_actions` and :meth:`start_actions` (a stopped action server stays down
+    until started again), :meth:`pause_supervision` / :meth:`resume_supervision` (the
+    watchdogs leave every child alone meanwhile, e.g. while a test SIGSTOPs one) and
+    :attr:`events` (what the watchdogs did, one line each).
+    """
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.cwd: Path = (
             ROOT  # the stock assistant in `make bench` runs from its own folder
         )
-        self.procs: List[subprocess.Popen] = []
-        self._logs: List[IO[bytes]] = []
-
-    def _spawn(self, name: str, cmd: List[str], env: dict) -> subprocess.Popen:
-        out = None
-        if self.config.log_dir is not None:
-            self.config.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115
-            self._logs.append(out)
-        proc = subprocess.Popen(
-            cmd,
-            cwd=self.cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT if out else None,
-            start_new_session=True,  # we stop it ourselves, also on Ctrl-C
+        self.children: Dict[str, Child] = {}
+        self.events: List[str] = []
+        # The secret the Rasa server sends the action server (scripts/actions_server.py).
+        self.action_token: str = (
+            config.extra_env.get(TOKEN_ENV)
+            or os.environ.get(TOKEN_ENV)
+            or secrets.token_urlsafe(32)
         )
-        self.procs.append(proc)
-        return proc
+        self._logs: Dict[str, IO[bytes]] = {}
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._supervising = config.supervise
+        self._watchdogs: List[Watchdog] = []
+
+    # ---- processes ------------------------------------------------------------------------
+    @property
+    def procs(self) -> List[subprocess.Popen]:
+        """The children's processes in start order (action server first)."""
+        return [c.proc for c in self.children.values() if c.proc is not None]
+
+    @property
+    def actions_proc(self) -> subprocess.Popen | None:
+        """The action server's process (None if it was never started)."""
+        child = self.children.get("actions")
+        return child.proc if child else None
+
+    def _log_file(self, name: str) -> IO[bytes] | None:
+        if self.config.log_dir is None:
+            return None
+        if name not in self._logs:
+            log_dir = self.config.log_dir
+            log_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            make_private(log_dir)
+            path = log_dir / f"{name}.log"
+            self._logs[name] = open(  # noqa: SIM115 (closed in stop)
+                path, "ab", opener=lambda p, flags: os.open(p, flags, PRIVATE_FILE)
+            )
+        return self._logs[name]
+
+    def _launch(self, child: Child) -> bool:
+        """Start ``child``'s process; False (nothing started) once stopping began."""
+        with self._lock:
+            if self._stopping.is_set():
+                return False
+            out = self._log_file(child.name)
+            child.proc = subprocess.Popen(
+                child.cmd,
+                cwd=self.cwd,
+                env=child.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                start_new_session=True,  # we stop it ourselves, also on Ctrl-C
+                umask=PRIVATE_UMASK,
+            )
+            return True
+
+    def _spawn(
+        self, name: str, cmd: List[str], env: dict, health_url: str
+    ) -> subprocess.Popen:
+        child = Child(name=name, cmd=cmd, env=env, health_url=health_url)
+        self.children[name] = child
+        self._launch(child)
+        assert child.proc is not None
+        return child.proc
 
     def start(self, timeout: float = 240.0) -> Servers:
-        """Start both servers and wait until they answer, or raise RuntimeError."""
+        """Start the servers and wait until they answer, or raise RuntimeError."""
         cfg = self.config
         for port in (
             (cfg.rasa_port, cfg.actions_port) if cfg.start_actions else (cfg.rasa_port,)
         ):
-            if not port_free(port):
+            probe = cfg.probe_host if ":" not in cfg.probe_host else "127.0.0.1"
+            if not port_free(port, probe):
                 raise RuntimeError(
                     f"port {port} is already in use; stop what uses it first"
                 )
+        self._stopping.clear()
         env = self.env()
         if cfg.start_actions:
             self.start_actions(env)
@@ -140,63 +234,148 @@ class Servers:
                 "--interface", cfg.host,
             ],
             env,
+            cfg.url(cfg.rasa_port, "/webhooks/rest/"),
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        checks = [f"http://127.0.0.1:{cfg.rasa_port}/"]
-        if cfg.start_actions:
-            checks.append(f"http://127.0.0.1:{cfg.actions_port}/health")
         if cfg.widget_port:
             self._spawn(
                 "widget",
                 [python(), "-m", "widget.serve", "--port", str(cfg.widget_port),
                  "--rasa-url", f"http://localhost:{cfg.rasa_port}"],
                 env,
+                cfg.url(cfg.widget_port, "/"),
             )  # fmt: skip
-            checks.append(f"http://127.0.0.1:{cfg.widget_port}/")
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for proc in self.procs:
-                if proc.poll() is not None:
+            for child in self.children.values():
+                if child.proc is not None and child.proc.poll() is not None:
+                    code = child.proc.returncode
                     self.stop()
                     raise RuntimeError(
-                        f"a server exited early (code {proc.returncode})"
+                        f"the {child.name} server exited early (code {code})"
                     )
-            if all(http_ok(url) for url in checks):
+            if all(answers(c.health_url, 2.0) for c in self.children.values()):
+                if self._supervising:
+                    self._start_watchdogs()
                 return self
             time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"servers did not answer within {timeout:.0f} s")
 
     def env(self) -> dict:
-        """Environment for both servers: action endpoint and tracker database filled in."""
+        """Environment for the servers: action endpoint and its secret, tracker database,
+        request size limit and the host the Rasa server binds to."""
         cfg = self.config
-        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        db_dir = cfg.tracker_db.parent
+        db_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        if db_dir.resolve() == VAR.resolve() or VAR.resolve() in db_dir.parents:
+            make_private(VAR)  # `make run`: everything under var/ is private
+        for path in db_dir.glob(f"{cfg.tracker_db.name}*"):
+            make_private(path)  # the database and its -wal and -shm files
         return child_env(
-            ACTION_ENDPOINT_URL=f"http://localhost:{cfg.actions_port}/webhook",
+            ACTION_ENDPOINT_URL=cfg.url(cfg.actions_port, "/webhook"),
             TRACKER_DB=str(cfg.tracker_db),
+            **{TOKEN_ENV: self.action_token},
+            # Sanic's request size limit for the Rasa server (its default is 100 MB).
+            SANIC_REQUEST_MAX_SIZE=str(REQUEST_MAX_BYTES),
+            RASA_HOST=cfg.host,  # the REST channel requires a token off loopback
             **cfg.extra_env,
         )
 
-    def start_actions(self, env: dict) -> subprocess.Popen:
-        """Spawn the rasa_sdk action server (it is the first process, see stop_actions)."""
-        port = str(self.config.actions_port)
-        cmd = [python(), "-m", "rasa_sdk", "--actions", "actions", "--port", port]
-        return self._spawn("actions", cmd, env)
+    # ---- the action server -------------------------------------------------------------
+    def start_actions(
+        self, env: dict | None = None, wait: bool = False, timeout: float = 120.0
+    ) -> subprocess.Popen:
+        """Start the action server (scripts/actions_server.py), or return it if it runs.
+
+        After :meth:`stop_actions` this starts it again and puts it back under
+        supervision. ``wait``: return once it answers its health check (RuntimeError
+        after ``timeout`` seconds).
+        """
+        cfg = self.config
+        child = self.children.get("actions")
+        if child is None:
+            env = dict(env or self.env())
+            # Rasa sends the whole conversation to the action server: keep Sanic's limit.
+            env["SANIC_REQUEST_MAX_SIZE"] = str(ACTIONS_REQUEST_MAX_BYTES)
+            cmd = [
+                python(), "-m", "scripts.actions_server", "--actions", "actions",
+                "--host", cfg.host, "--port", str(cfg.actions_port),
+            ]  # fmt: skip
+            self._spawn("actions", cmd, env, cfg.url(cfg.actions_port, "/health"))
+            child = self.children["actions"]
+        elif child.proc is None or child.proc.poll() is not None:
+            self._launch(child)
+        child.wanted = True
+        assert child.proc is not None
+        if wait:
+            deadline = time.monotonic() + timeout
+            while not answers(child.health_url, 2.0):
+                if child.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the action server did not start")
+                time.sleep(0.3)
+        return child.proc
 
     def stop_actions(self) -> None:
-        """Stop only the action server (to test that safety rules work without it)."""
-        if self.config.start_actions and self.procs:
-            self._terminate(self.procs[0])
+        """Stop only the action server; it stays down until :meth:`start_actions`."""
+        child = self.children.get("actions")
+        if child is not None:
+            child.wanted = False
+            if child.proc is not None:
+                self._terminate(child.proc)
 
+    # ---- supervision ---------------------------------------------------------------------
+    def _note(self, message: str) -> None:
+        """One line in the terminal (no user text) and in :attr:`events`."""
+        self.events.append(message)
+        logger.warning("supervisor: %s", message)
+
+    def _start_watchdogs(self) -> None:
+        running = {w.child.name for w in self._watchdogs if w.is_alive()}
+        for child in self.children.values():
+            if child.name in running:
+                continue
+            watchdog = Watchdog(
+                child,
+                self.config.policy,
+                relaunch=self._launch,
+                enabled=lambda c=child: self._supervising and c.wanted,
+                stopping=self._stopping,
+                note=self._note,
+            )
+            watchdog.start()
+            self._watchdogs.append(watchdog)
+
+    def pause_supervision(self) -> None:
+        """Leave every child alone (stopped, paused or dead) until resumed."""
+        self._supervising = False
+
+    def resume_supervision(self) -> None:
+        """Watch the children again (starts the watchdogs if ``supervise`` was off)."""
+        self._supervising = True
+        if self.children and not self._stopping.is_set():
+            self._start_watchdogs()
+
+    @contextlib.contextmanager
+    def unsupervised(self) -> Iterator[Servers]:
+        """``with servers.unsupervised():`` pause supervision for the block."""
+        was = self._supervising
+        self.pause_supervision()
+        try:
+            yield self
+        finally:
+            if was:
+                self.resume_supervision()
+
+    # ---- stopping --------------------------------------------------------------------------
     @staticmethod
     def _signal(proc: subprocess.Popen, sig: int) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
+        kill_group(proc, sig)
 
     def _terminate(self, *procs: subprocess.Popen, grace: float = 15.0) -> None:
         """SIGTERM all at once, wait up to ``grace`` seconds, then SIGKILL what is left."""
         for proc in procs:
             self._signal(proc, signal.SIGTERM)
+            self._signal(proc, signal.SIGCONT)  # a SIGSTOPped child must see it too
         deadline = time.monotonic() + grace
         for proc in procs:
             try:
@@ -211,15 +390,20 @@ class Servers:
         ignored = (signal.SIGINT, signal.SIGTERM)
         previous = [signal.signal(s, signal.SIG_IGN) for s in ignored] if main else []
         try:
-            self._terminate(*reversed(self.procs))
+            self._stopping.set()  # no watchdog starts anything from now on
+            with self._lock:
+                self._terminate(*reversed(self.procs))
+            for watchdog in self._watchdogs:
+                watchdog.join(timeout=self.config.policy.timeout + 1.0)
         finally:
             # `previous` is empty off the main thread, where signals cannot be changed
             for sig, handler in zip(ignored, previous, strict=False):
                 signal.signal(sig, handler)
-        for log in self._logs:
+        for log in self._logs.values():
             log.close()
-        self.procs.clear()
+        self.children.clear()
         self._logs.clear()
+        self._watchdogs.clear()
 
     def __enter__(self) -> Servers:
         return self.start()
@@ -282,11 +466,16 @@ def main() -> int:
     )
 
     def _stop(signum: int, _frame: object) -> None:
+        # The first Ctrl-C (or SIGTERM) stops everything; later ones cannot interrupt that.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
+    os.umask(PRIVATE_UMASK)  # var/ and the logs: readable by this user only
     signal.signal(signal.SIGTERM, _stop)
     if args.shell:
         return run_shell(servers)
+    signal.signal(signal.SIGINT, _stop)
     try:
         servers.start()
         logger.info("\nThe assistant is ready.")
@@ -298,11 +487,9 @@ def main() -> int:
                 "  Web widget demo (patient forum): http://localhost:%d/",
                 servers.config.widget_port,
             )
-        logger.info("Press Ctrl-C to stop.")
-        while all(p.poll() is None for p in servers.procs):
+        logger.info("A server that stops or hangs is restarted. Press Ctrl-C to stop.")
+        while True:
             time.sleep(0.5)
-        logger.error("a server stopped unexpectedly; stopping the others")
-        return 1
     except KeyboardInterrupt:
         logger.info("stopping...")
         return 0
