@@ -77,6 +77,7 @@ MESSAGE_KEYS = (
     "edited_message",
     "private_chat_only",
     "reconnected",
+    "too_many_messages",
     "source_label",
     "sources_label",
     "button_topic",

@@ -9,12 +9,13 @@ import time
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from bot.channels.ratelimit import RateLimiter, parse_limits
 from bot.channels.rest import SafeRestInput
 from kb import load_kb
 
@@ -27,6 +28,12 @@ class Served:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.app = app
+        self.loop: Any = None
+
+        async def remember_loop(_app: Any, loop: Any) -> None:
+            self.loop = loop
+
+        app.register_listener(remember_loop, "after_server_start")
         self.thread = threading.Thread(
             target=app.run,
             kwargs={"host": "127.0.0.1", "port": self.port, "single_process": True}
@@ -44,19 +51,36 @@ class Served:
             time.sleep(0.05)
         raise RuntimeError("test server did not start")
 
-    def post(self, body: Any) -> Tuple[int, Any]:
+    def post(self, body: Any, headers: Dict[str, str] | None = None) -> Tuple[int, Any]:
+        status, data, _ = self.post_full(body, headers)
+        return status, data
+
+    def post_full(
+        self, body: Any, headers: Dict[str, str] | None = None
+    ) -> Tuple[int, Any, Dict[str, str]]:
+        """Status, decoded JSON (or None) and headers of a POST to the webhook."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhooks/rest/webhook", data=data
+            f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
+            data=data,
+            headers=headers or {},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
+                return resp.status, json.loads(resp.read()), dict(resp.headers)
         except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+            raw = err.read()
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = None
+            return err.code, decoded, dict(err.headers)
 
     def stop(self) -> None:
-        self.app.stop()
+        # Sanic's app.stop() needs the server's loop in the calling thread.
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +95,10 @@ def served():
 
     app = Sanic(f"rest_test_{id(seen)}")
     app.ctx.agent = SimpleNamespace(tracker_store=None)
+    generous = RateLimiter("rest-test", parse_limits("t", "10000/minute"))
     app.blueprint(
-        SafeRestInput(max_chars=50).blueprint(handler), url_prefix="/webhooks/rest"
+        SafeRestInput(max_chars=50, limiter=generous).blueprint(handler),
+        url_prefix="/webhooks/rest",
     )
     server = Served(app)
     yield server, seen

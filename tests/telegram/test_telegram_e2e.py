@@ -158,7 +158,7 @@ def _user_events(servers: Servers, chat_id: int) -> List[str]:
     with sqlite3.connect(servers.config.tracker_db) as conn:
         rows = conn.execute(
             "SELECT data FROM events WHERE sender_id=? AND type_name='user'",
-            (str(chat_id),),
+            (f"tg:{chat_id}",),  # Rasa's id for a chat (bot/channels/senders.py)
         ).fetchall()
     return [json.loads(data).get("text") for (data,) in rows]
 
@@ -194,7 +194,7 @@ def test_wrong_or_missing_secret_rejected_and_nothing_sent(
     db = webhook_assistant.config.tracker_db
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT count(*) FROM events WHERE sender_id=?", (str(chat),)
+            "SELECT count(*) FROM events WHERE sender_id=?", (f"tg:{chat}",)
         )
         assert rows.fetchone()[0] == 0
 
@@ -275,7 +275,7 @@ def test_forget_removes_the_conversation(
     def rows(sender: int) -> int:
         with sqlite3.connect(db) as conn:
             query = "SELECT count(*) FROM events WHERE sender_id=?"
-            return conn.execute(query, (str(sender),)).fetchone()[0]
+            return conn.execute(query, (f"tg:{sender}",)).fetchone()[0]
 
     _post(webhook_assistant, message_update("what is CAPTEM?", chat))
     _post(webhook_assistant, message_update("what is CAPTEM?", other))

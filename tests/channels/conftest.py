@@ -1,0 +1,106 @@
+"""A REST channel served in the test's own event loop (Sanic ``create_server``), so a
+test module can start as many servers as it needs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Callable, Dict, List, Tuple
+
+import aiohttp
+import pytest
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+
+from bot.channels.ratelimit import RateLimiter, parse_limits
+from bot.channels.rest import SafeRestInput
+
+# As in tests/telegram/conftest.py: undo uvloop's loop policy (it breaks pytest-asyncio)
+# and let several Sanic apps start in one process (what sanic-testing sets).
+asyncio.set_event_loop_policy(None)
+Sanic.test_mode = True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def generous_limiter() -> RateLimiter:
+    return RateLimiter("rest-test", parse_limits("t", "10000/minute"))
+
+
+class RestServer:
+    """The real REST channel in front of a stub handler that answers "ok"."""
+
+    def __init__(self, channel: SafeRestInput) -> None:
+        self.channel = channel
+        self.port = free_port()
+        self.seen: List[UserMessage] = []
+        self.app = Sanic(f"rest_test_{self.port}", configure_logging=False)
+        self.app.config.USE_UVLOOP = False  # keep pytest-asyncio's loop policy
+        self.app.ctx.agent = SimpleNamespace(tracker_store=None)
+
+        async def handler(message: UserMessage) -> None:
+            self.seen.append(message)
+            await message.output_channel.send_text_message(message.sender_id, "ok")
+
+        self.app.blueprint(channel.blueprint(handler), url_prefix="/webhooks/rest")
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+
+    async def start(self) -> RestServer:
+        self._server = await self.app.create_server(
+            host="127.0.0.1", port=self.port, return_asyncio_server=True
+        )
+        await self._server.startup()
+        await self._server.before_start()
+        await self._server.after_start()
+        return self
+
+    async def stop(self) -> None:
+        await self._server.before_stop()
+        self._server.close()
+        await self._server.wait_closed()
+        await self._server.after_stop()
+
+    async def post(
+        self, body: Any, headers: Dict[str, str] | None = None
+    ) -> Tuple[int, Any, Dict[str, str]]:
+        """Status, decoded JSON (None if not JSON) and headers of a POST."""
+        data = body if isinstance(body, bytes) else json.dumps(body)
+        try:
+            async with aiohttp.ClientSession() as session, session.post(
+                self.url, data=data, headers=headers or {}
+            ) as resp:
+                raw = await resp.read()
+                try:
+                    decoded = json.loads(raw)
+                except ValueError:
+                    decoded = None
+                return resp.status, decoded, dict(resp.headers)
+        except aiohttp.ClientError as error:  # the server hung up while we sent
+            return -1, str(error), {}
+
+
+@pytest.fixture
+async def rest_server() -> AsyncIterator[Callable[..., Any]]:
+    """Starts REST servers for a test: ``await rest_server(token=..., limiter=...)``."""
+    servers: List[RestServer] = []
+
+    async def start(**kwargs: Any) -> RestServer:
+        kwargs.setdefault("max_chars", 100)
+        kwargs.setdefault("limiter", generous_limiter())
+        server = await RestServer(SafeRestInput(**kwargs)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
