@@ -61,7 +61,7 @@ def rest_app(monkeypatch_module) -> Iterator[RestApp]:
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    done: "asyncio.Future[None]" = loop.create_future()
+    done: asyncio.Future[None] = loop.create_future()
 
     async def serve() -> None:
         server = await app.create_server(

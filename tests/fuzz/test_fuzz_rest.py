@@ -68,7 +68,9 @@ class Client:
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def post(self, body: bytes, content_type: str = "application/json") -> Tuple[int, Any]:
+    def post(
+        self, body: bytes, content_type: str = "application/json"
+    ) -> Tuple[int, Any]:
         for attempt in (1, 2):
             try:
                 self.conn.request(
@@ -83,7 +85,9 @@ class Client:
             except (http.client.HTTPException, ConnectionError):
                 # the server may close the connection after a refused request: reconnect
                 self.conn.close()
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn = http.client.HTTPConnection(
+                    "127.0.0.1", self.port, timeout=30
+                )
                 if attempt == 2:
                     raise
         assert resp.status in ALLOWED, (resp.status, data[:200])
@@ -129,7 +133,9 @@ def test_any_json(rest_app, body: Any) -> None:
 
 @FUZZ
 @given(sender=senders, message=hostile_text, metadata=st.one_of(st.none(), json_values))
-def test_message_shaped_bodies(rest_app, sender: Any, message: str, metadata: Any) -> None:
+def test_message_shaped_bodies(
+    rest_app, sender: Any, message: str, metadata: Any
+) -> None:
     client = Client(rest_app.port)
     body: Dict[str, Any] = {"sender": sender, "message": message}
     if metadata is not None:
