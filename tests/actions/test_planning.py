@@ -216,3 +216,24 @@ def test_unlikely_readings_are_not_offered_and_drugs_get_the_common_questions(
         {"name": "ask_which_chemo", "confidence": 0.02},
     ]
     assert plan_suggestions(real_kb, lasagne, [], None) == []
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        ["capecitabine", "temozolomide", "chemotherapy"],
+        ["somatostatin_analogues", "everolimus", "chemotherapy"],
+        ["prrt", "tace"],
+    ],
+)
+def test_two_topics_both_chemo_get_both_is_chemo_facets(real_kb, entities) -> None:
+    """'Are X and Y both chemo?' answers whether each one is chemo, in the order named."""
+    plan = plan_answer(
+        real_kb, "ask_is_chemo", entities, text="are these two both chemo?"
+    )
+    named = [e for e in entities if e != "chemotherapy"]
+    kb_parts = [p for p in plan.parts if p.entry is not None]
+    assert [p.entry.id for p in kb_parts] == named
+    assert {p.facet for p in kb_parts} == {"is_chemo"}
+    assert all(p.text for p in kb_parts)
+    assert ends_with_disclaimer(plan)
