@@ -18,7 +18,8 @@ def responses() -> Dict[str, str]:
     for path in DOMAIN.glob("*.yml"):
         data = yaml.safe_load(path.read_text()) or {}
         for name, variants in (data.get("responses") or {}).items():
-            out[name] = " ".join(variants[0]["text"].split())
+            text = next((v["text"] for v in variants if "text" in v), "")
+            out[name] = " ".join(text.split())
     return out
 
 
