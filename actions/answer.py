@@ -58,7 +58,7 @@ class ActionAnswerQuestion(Action):
         logger.debug(
             "answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids
         )
-        dispatch_plan(dispatcher, kb, plan)
+        dispatch_plan(dispatcher, kb, plan, domain)
         # Only changed slots: every event makes later turns of the conversation a little slower.
         return [
             SlotSet(name, value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from kb.model import Entry, KnowledgeBase
 
@@ -59,6 +59,15 @@ class Plan:
     def kb_ids(self) -> List[str]:
         """Ids of the KB entries answered."""
         return [p.entry.id for p in self.parts if p.entry is not None]
+
+    @property
+    def feedback_target(self) -> Tuple[str, str] | None:
+        """(entry id, facet) that feedback under this answer is about: the topic's part."""
+        answered = [p for p in self.parts if p.entry is not None and p.facet]
+        for part in answered:
+            if part.entry is not None and part.entry.id == self.topic:
+                return part.entry.id, str(part.facet)
+        return None
 
 
 def refers_back(text: str) -> bool:
