@@ -99,6 +99,7 @@ class RateLimiter:
     exempt_ips: frozenset = frozenset()
     storage_url: str = DEFAULT_STORAGE
     _limiter: Any = field(default=None, init=False, repr=False)
+    _storage: Any = field(default=None, init=False, repr=False)
     _last_warning: float = field(default=0.0, init=False, repr=False)
 
     @classmethod
@@ -141,9 +142,9 @@ class RateLimiter:
                 if self.uses_redis
                 else {}
             )
-            self._limiter = MovingWindowRateLimiter(
-                storage_from_string(self.storage_url, **options)
-            )
+            # The strategy keeps only a weak reference to its storage: hold it here.
+            self._storage = storage_from_string(self.storage_url, **options)
+            self._limiter = MovingWindowRateLimiter(self._storage)
             logger.info(
                 "rate limits for %s: %s per sender, %s per IP (%s storage)",
                 self.scope,
@@ -184,9 +185,11 @@ class RateLimiter:
                 logger.warning(
                     "rate limit storage unavailable (%s); messages are not limited",
                     type(error).__name__,
+                    exc_info=True,
                 )
             return Verdict(True)
 
     def reset(self) -> None:
         """Forgets every counter of this process's in-memory storage (tests)."""
         self._limiter = None
+        self._storage = None

@@ -13,9 +13,18 @@ for a widget that keeps its conversation across page loads:
 This channel keeps the same wire protocol (events ``session_request`` / ``session_confirm``,
 ``user_uttered`` / ``bot_uttered``) and adds:
 
-* real session rooms: the session id, not the socket id, is the Rasa sender id, and a socket
-  may only send as the session it asked for;
+* server-issued, signed session ids (``bot.channels.sessions``): the widget asks with
+  ``session_id: null`` (or the id it was given before) and stores what ``session_confirm``
+  returns. An id the server did not sign (forged, guessed, chosen by the browser) gets a
+  fresh session and never joins another conversation's room;
+* real session rooms: the conversation ``web:<session key>`` is the Rasa sender id and the
+  room name, and a socket may only send as the session it was confirmed for;
 * an origin allow-list (``cors_allowed_origins``, default: the demo forum page's origins);
+  an empty list (``[]``, ``""``, an empty ``${VAR}``) is refused at start-up, because
+  python-engineio reads it as "every origin";
+* limits: 64 kB per socket.io message, metadata of at most 16 scalar values (2 kB, else
+  dropped), rate limits per session and per client IP (``bot.channels.ratelimit``; over a
+  limit the widget gets the ``too_many_messages`` sentence and the message is dropped);
 * input hygiene (``bot.channels.guard``, shared by all channels): empty and over-long
   messages get a kind reply from kb/messages.yml and are not passed on; typed text starting
   with ``/`` cannot force an intent unless it equals the payload of a button the bot offered
@@ -36,16 +45,15 @@ credentials.yml::
       cors_allowed_origins: ["http://localhost:8080", "http://127.0.0.1:8080"]
 
 ``cors_allowed_origins`` also accepts a comma-separated string (e.g. from ``${ENV_VAR}``);
-``"*"`` is refused. Browsers always send an Origin header, so pages elsewhere cannot connect;
-non-browser clients send none and are let through (as engine.io does): this protects the
-patient's browser, it is not authentication (use ``jwt_key`` for that).
+``"*"`` and an empty list are refused. Browsers always send an Origin header, so pages
+elsewhere cannot connect; non-browser clients send none and are let through (as engine.io
+does): this protects the patient's browser, it is not authentication (use ``jwt_key`` for
+that, or the session ids, which only this server can sign).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -53,6 +61,7 @@ from typing import Any
 import rasa.core.channels.channel
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -64,6 +73,10 @@ from bot.channels.guard import (
     neutralise_commands,
     reply_text,
 )
+from bot.channels.payload import MAX_BODY_BYTES, limit_request_size, metadata_ok
+from bot.channels.ratelimit import REPLY_KEY, RateLimiter
+from bot.channels.senders import WIDGET_PREFIX
+from bot.channels.sessions import SessionSigner
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +85,22 @@ DEFAULT_ALLOWED_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 TURN_END_EVT = "bot_turn_end"
 # How many sessions' offered button payloads we remember (oldest are dropped first).
 MAX_TRACKED_SESSIONS = 10_000
-# Client-chosen session ids must look like the ids we hand out (uuid4 hex or similar).
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class OriginsConfigError(RasaException, ValueError):
+    """``cors_allowed_origins`` would let pages on other sites talk to the assistant."""
 
 
 def parse_origins(value: Any) -> list[str]:
     """Reads ``cors_allowed_origins`` from credentials: a list or a comma-separated string.
 
-    ``"*"`` is refused on purpose: this channel is for a known forum, not for any site.
+    Missing (``None``): the demo page's origins. ``"*"`` is refused on purpose (this
+    channel is for a known forum, not for any site), and so is an empty list, which
+    python-engineio would read as "accept every origin".
+
+    Raises:
+        OriginsConfigError: ``"*"`` or no origin at all.
+        TypeError: neither a list nor a string.
     """
     if value is None:
         return list(DEFAULT_ALLOWED_ORIGINS)
@@ -93,17 +114,17 @@ def parse_origins(value: Any) -> list[str]:
         )
     origins = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
     if "*" in origins:
-        raise ValueError(
+        raise OriginsConfigError(
             "cors_allowed_origins: '*' is not allowed; list the forum's origins"
         )
+    if not origins:
+        raise OriginsConfigError(
+            "cors_allowed_origins is empty (an empty list, string or ${VAR}), which "
+            "socket.io reads as 'accept every origin'; list the forum's origin(s), "
+            'e.g. cors_allowed_origins: ["https://forum.example.org"] in '
+            "bot/credentials.yml"
+        )
     return origins
-
-
-def valid_session_id(value: Any) -> str | None:
-    """Returns the client's session id if it has the expected shape, else ``None``."""
-    if isinstance(value, str) and SESSION_ID_PATTERN.match(value):
-        return value
-    return None
 
 
 class OfferedPayloads:
@@ -204,6 +225,8 @@ class WidgetSocketIOInput(SocketIOInput):
         metadata_key: str | None = "metadata",
         cors_allowed_origins: Any = None,
         max_message_chars: int | None = None,
+        signer: SessionSigner | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(
             user_message_evt,
@@ -218,8 +241,12 @@ class WidgetSocketIOInput(SocketIOInput):
         self.cors_allowed_origins = parse_origins(cors_allowed_origins)
         self._max_message_chars = int(max_message_chars) if max_message_chars else None
         self.offered = OfferedPayloads()
-        # socket id -> the session id that socket asked for
+        self.signer = signer or SessionSigner.from_env()
+        self.limiter = limiter or RateLimiter.from_env("web")
+        # socket id -> the signed session id that socket was confirmed for
         self._session_of_sid: dict[str, str] = {}
+        # socket id -> the client's address (for the per-IP rate limit)
+        self._ip_of_sid: dict[str, str | None] = {}
         self._app: Sanic | None = None
 
     @property
@@ -248,16 +275,23 @@ class WidgetSocketIOInput(SocketIOInput):
         The payloads offered through this channel are remembered in memory; the tracker
         (``guard.neutralise_commands``) covers turns from before a server restart.
         """
-        if text.startswith("/") and text in self.offered.get(sender_id):
-            return text
-        return await neutralise_commands(text, self.agent, sender_id)
+        return await neutralise_commands(
+            text, self.agent, sender_id, offered=self.offered.get(sender_id)
+        )
+
+    def conversation_of(self, session_id: str) -> str | None:
+        """``web:<key>`` for a session id this server signed, else None."""
+        key = self.signer.verify(session_id)
+        return WIDGET_PREFIX + key if key else None
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """Defines the Sanic blueprint serving socket.io at ``socketio_path``."""
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins
+            async_mode="sanic",
+            cors_allowed_origins=self.cors_allowed_origins,
+            max_http_buffer_size=MAX_BODY_BYTES,
         )
         channel = self
 
@@ -271,6 +305,10 @@ class WidgetSocketIOInput(SocketIOInput):
         )
         self.sio = sio
         namespace = self.namespace
+
+        @socketio_webhook.listener("before_server_start")
+        async def limit_size(app: Any, _loop: Any) -> None:
+            limit_request_size(app)  # 64 kB unless SANIC_REQUEST_MAX_SIZE is set
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -290,23 +328,40 @@ class WidgetSocketIOInput(SocketIOInput):
                 )
                 if not payload:
                     return False
+            self._ip_of_sid[sid] = client_ip(environ)
+            if not self.session_persistence:
+                # Without sessions the conversation is the socket: web:<socket id>.
+                await sio.enter_room(sid, WIDGET_PREFIX + sid, namespace=namespace)
             logger.debug("Socket %s connected.", sid)
             return True
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str, *_: Any) -> None:
             self._session_of_sid.pop(sid, None)
+            self._ip_of_sid.pop(sid, None)
             logger.debug("Socket %s disconnected.", sid)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = valid_session_id(requested) or uuid.uuid4().hex
+            conversation = self.conversation_of(requested) if requested else None
+            if conversation:
+                session_id = str(requested)
+            else:
+                if requested:
+                    logger.info(
+                        "A socket presented a session id this server did not "
+                        "issue; it gets a new session."
+                    )
+                session_id = self.signer.issue()
+                conversation = self.conversation_of(session_id)
+            assert conversation is not None
             previous = self._session_of_sid.get(sid)
-            if previous and previous != session_id:
-                await sio.leave_room(sid, previous, namespace=namespace)
+            previous_room = self.conversation_of(previous) if previous else None
+            if previous_room and previous_room != conversation:
+                await sio.leave_room(sid, previous_room, namespace=namespace)
             if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=namespace)
+                await sio.enter_room(sid, conversation, namespace=namespace)
             self._session_of_sid[sid] = session_id
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             logger.debug("Socket %s joined its session.", sid)
@@ -320,19 +375,31 @@ class WidgetSocketIOInput(SocketIOInput):
         async def handle_message(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             if self.session_persistence:
-                sender_id = self._session_of_sid.get(sid)
-                if not sender_id or data.get("session_id") != sender_id:
+                session_id = self._session_of_sid.get(sid)
+                if not session_id or data.get("session_id") != session_id:
                     logger.warning(
                         "Ignored a message from socket %s: no session_request for that "
                         "session_id first.",
                         sid,
                     )
                     return
+                sender_id = self.conversation_of(session_id)
             else:
-                sender_id = sid
+                sender_id = WIDGET_PREFIX + sid
+            if sender_id is None:  # cannot happen: only signed ids are stored
+                return
             output_channel = WidgetSocketIOOutput(
                 sio, self.bot_message_evt, self.offered, namespace
             )
+            verdict = await self.limiter.check(sender_id, self._ip_of_sid.get(sid))
+            if not verdict.allowed:
+                # Not processed; the offered buttons and the conversation are kept.
+                logger.info(
+                    "Refused a message on one session: %s rate limit.", verdict.scope
+                )
+                await output_channel.send_text_message(sender_id, reply_text(REPLY_KEY))
+                await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
+                return
             raw = data.get("message")
             checked = check_message(raw if isinstance(raw, str) else "", self.max_chars)
             if checked.reply:
@@ -347,8 +414,11 @@ class WidgetSocketIOInput(SocketIOInput):
             text = await self.allow_commands(checked.text or "", sender_id)
             self.offered.clear(sender_id)  # a new bot turn starts
             metadata = data.get(self.metadata_key)
-            if not isinstance(metadata, dict):
-                metadata = {}  # never json.loads() what a browser sent as a string
+            # never json.loads() what a browser sent as a string; keep it small and flat
+            if not isinstance(metadata, dict) or not metadata_ok(metadata):
+                if metadata:
+                    logger.debug("Dropped metadata that is not small and flat.")
+                metadata = {}
             message = UserMessage(
                 text,
                 output_channel,
@@ -367,3 +437,14 @@ class WidgetSocketIOInput(SocketIOInput):
                 await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
 
         return socketio_webhook
+
+
+def client_ip(environ: Any) -> str | None:
+    """The client's address from engine.io's environ (Sanic's request, if any)."""
+    request = environ.get("sanic.request") if isinstance(environ, dict) else None
+    if request is None:
+        return None
+    try:
+        return request.remote_addr or request.ip or None
+    except Exception:  # a malformed forwarded header must not refuse the socket
+        return getattr(request, "ip", None)

@@ -71,7 +71,10 @@ class FakeAgent:
         self.received: list[dict[str, Any]] = []
 
     async def handle_message(self, message: UserMessage) -> None:
-        self.received.append({"sender": message.sender_id, "text": message.text})
+        record: dict[str, Any] = {"sender": message.sender_id, "text": message.text}
+        if message.metadata:
+            record["metadata"] = message.metadata  # what the channel let through
+        self.received.append(record)
         out = message.output_channel
         sender = message.sender_id
         text = message.text or ""

@@ -4,7 +4,6 @@ by tests/widget/fake_bot.py: the real channel in front of a scripted agent."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
@@ -69,8 +68,9 @@ class Client:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
+def conversation(session_id: str) -> str:
+    """The Rasa sender id of a signed widget session id (``web:<key>``)."""
+    return "web:" + session_id.split(".")[0]
 
 
 @pytest.fixture
@@ -81,9 +81,8 @@ async def client(fake_bot: FakeBot, site: Site) -> Any:
 
 
 async def test_session_survives_a_new_socket(fake_bot: FakeBot, site: Site) -> None:
-    session_id = new_id()
     first = await Client().connect(fake_bot, site.origins[0])
-    assert await first.session(session_id) == session_id
+    session_id = await first.session(None)  # issued by the server
     assert await first.say(session_id, "hello") == [{"text": "You said: hello"}]
     await first.close()
 
@@ -92,14 +91,19 @@ async def test_session_survives_a_new_socket(fake_bot: FakeBot, site: Site) -> N
     assert await second.session(session_id) == session_id
     assert await second.say(session_id, "again") == [{"text": "You said: again"}]
     await second.close()
-    mine = [r["text"] for r in fake_bot.received() if r["sender"] == session_id]
+    mine = [
+        r["text"]
+        for r in fake_bot.received()
+        if r["sender"] == conversation(session_id)
+    ]
     assert mine == ["hello", "again"]
 
 
 async def test_sessions_are_isolated(fake_bot: FakeBot, site: Site) -> None:
     a = await Client().connect(fake_bot, site.origins[0])
     b = await Client().connect(fake_bot, site.origins[0])
-    sa, sb = await a.session(new_id()), await b.session(new_id())
+    sa, sb = await a.session(), await b.session()
+    assert sa != sb
     assert await a.say(sa, "only for a") == [{"text": "You said: only for a"}]
     await asyncio.sleep(0.3)
     assert b.events.empty()
@@ -111,22 +115,27 @@ async def test_sessions_are_isolated(fake_bot: FakeBot, site: Site) -> None:
 async def test_a_bad_session_id_is_replaced(client: Client) -> None:
     confirmed = await client.session("../../not-a-session")
     assert confirmed != "../../not-a-session"
-    assert len(confirmed) == 32
+    assert len(confirmed) == 45 and confirmed[22] == "."
 
 
 async def test_message_for_another_session_is_ignored(
-    client: Client, fake_bot: FakeBot
+    client: Client, fake_bot: FakeBot, site: Site
 ) -> None:
-    await client.session(new_id())
+    await client.session()
     before = len(fake_bot.received())
-    await client.sio.emit("user_uttered", {"message": "sneaky", "session_id": new_id()})
+    other = await Client().connect(fake_bot, site.origins[0])
+    someone_else = await other.session()
+    await other.close()
+    await client.sio.emit(
+        "user_uttered", {"message": "sneaky", "session_id": someone_else}
+    )
     await asyncio.sleep(0.5)
     assert len(fake_bot.received()) == before
     assert client.events.empty()
 
 
 async def test_answer_shapes_follow_the_design(client: Client) -> None:
-    session_id = await client.session(new_id())
+    session_id = await client.session()
     messages = await client.say(session_id, "what is CAPTEM?")
     texts = [m.get("text") for m in messages]
     # text paragraphs, then the kb_answer custom payload, then the disclaimer
@@ -147,7 +156,7 @@ async def test_connection_from_another_site_is_refused(fake_bot: FakeBot) -> Non
 async def test_too_long_message_gets_a_kind_reply_and_is_not_passed_on(
     client: Client, fake_bot: FakeBot
 ) -> None:
-    session_id = await client.session(new_id())
+    session_id = await client.session()
     before = len(fake_bot.received())
     messages = await client.say(session_id, "x" * 2001)
     assert messages == [{"text": reply_text("message_too_long")}]
@@ -158,7 +167,7 @@ async def test_too_long_message_gets_a_kind_reply_and_is_not_passed_on(
 async def test_empty_message_gets_a_kind_reply(
     client: Client, fake_bot: FakeBot, text: str
 ) -> None:
-    session_id = await client.session(new_id())
+    session_id = await client.session()
     before = len(fake_bot.received())
     assert await client.say(session_id, text) == [{"text": reply_text("empty_message")}]
     assert len(fake_bot.received()) == before
@@ -167,15 +176,18 @@ async def test_empty_message_gets_a_kind_reply(
 async def test_typed_command_cannot_force_an_intent(
     client: Client, fake_bot: FakeBot
 ) -> None:
-    session_id = await client.session(new_id())
+    session_id = await client.session()
     await client.say(session_id, "/restart")
-    assert fake_bot.received()[-1] == {"sender": session_id, "text": "restart"}
+    assert fake_bot.received()[-1] == {
+        "sender": conversation(session_id),
+        "text": "restart",
+    }
 
 
 async def test_offered_button_payload_passes_only_in_the_next_turn(
     client: Client, fake_bot: FakeBot
 ) -> None:
-    session_id = await client.session(new_id())
+    session_id = await client.session()
     offer = await client.say(session_id, "chemo tablets thing")
     payloads = [q["payload"] for q in offer[-1]["quick_replies"]]
     assert CAPTEM_PAYLOAD in payloads
@@ -184,11 +196,11 @@ async def test_offered_button_payload_passes_only_in_the_next_turn(
     assert fake_bot.received()[-1]["text"] == CAPTEM_PAYLOAD
 
     await client.say(session_id, CAPTEM_PAYLOAD)  # no longer offered: read as words
-    assert fake_bot.received()[-1]["text"] == CAPTEM_PAYLOAD.lstrip("/")
+    assert fake_bot.received()[-1]["text"] == "ask what is captem"
 
 
 async def test_reconnect_gets_the_restored_notice(client: Client) -> None:
-    session_id = new_id()
+    session_id = await client.session()
     await client.session(session_id, reconnected=True)
     name, data = await client.next_event()
     assert (name, data) == (

@@ -266,21 +266,13 @@
 
   // ---------------------------------------------------------------- persisted state
 
-  function newSessionId() {
-    if (window.crypto && crypto.randomUUID) {
-      return crypto.randomUUID().replace(/-/g, "");
-    }
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map
-      .call(bytes, function (b) {
-        return (b + 256).toString(16).slice(1);
-      })
-      .join("");
-  }
+  // Session ids are issued and signed by the server (bot/channels/sessions.py): the widget
+  // asks with session_id null, keeps what session_confirm returns in this tab's
+  // sessionStorage, and presents it again after a reload or a dropped connection.
+  var SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/;
 
   function freshState() {
-    return { v: STORAGE_VERSION, sessionId: newSessionId(), open: false, items: [], seq: 0 };
+    return { v: STORAGE_VERSION, sessionId: null, open: false, items: [], seq: 0 };
   }
 
   function loadState() {
@@ -290,7 +282,7 @@
         saved &&
         saved.v === STORAGE_VERSION &&
         Array.isArray(saved.items) &&
-        /^[A-Za-z0-9_-]{16,64}$/.test(saved.sessionId)
+        (saved.sessionId === null || SESSION_ID_PATTERN.test(saved.sessionId))
       ) {
         return saved;
       }
@@ -558,8 +550,11 @@
           socket.emit("session_request", { session_id: state.sessionId, reconnected: droppedNotice });
         });
         socket.on("session_confirm", function (sessionId) {
-          if (sessionId && sessionId !== state.sessionId) {
-            state.sessionId = String(sessionId);
+          if (typeof sessionId !== "string" || !SESSION_ID_PATTERN.test(sessionId)) {
+            return; // not a session this server issued
+          }
+          if (sessionId !== state.sessionId) {
+            state.sessionId = sessionId;
             saveState();
           }
           confirmed = true;

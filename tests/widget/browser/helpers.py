@@ -57,6 +57,12 @@ def session_id(page: Page) -> str:
     return page.evaluate("() => window.necChat.sessionId()")
 
 
+def conversation_id(page: Page) -> str | None:
+    """The Rasa sender id of the page's session: ``web:<key>`` (bot/channels/senders.py)."""
+    session = session_id(page)
+    return "web:" + session.split(".")[0] if session else None
+
+
 def run_axe(page: Page) -> list[dict[str, Any]]:
     """Injects axe-core (pinned in widget/package.json) and returns serious/critical violations."""
     page.add_script_tag(path=str(AXE))

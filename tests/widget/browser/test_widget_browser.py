@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.widget.browser.helpers import (
     active_widget_element,
     ask,
+    conversation_id,
     describe,
     launcher,
     log,
@@ -103,7 +104,7 @@ def test_quick_reply_is_clickable_then_disabled(
     )
     wait_turn_end(page)
     expect(page.get_by_role("group", name="Sources")).to_have_count(1)
-    sent = [r for r in fake_bot.received() if r["sender"] == session_id(page)]
+    sent = [r for r in fake_bot.received() if r["sender"] == conversation_id(page)]
     assert sent[-1]["text"] == CAPTEM_PAYLOAD
 
 
@@ -115,6 +116,7 @@ def test_history_survives_reload_and_other_forum_pages(
     wait_turn_end(page)
     before = page.locator(".nc-log > *").all_text_contents()
     sid = session_id(page)
+    conversation = conversation_id(page)
 
     page.reload()
     expect(page.get_by_role("dialog")).to_be_visible()  # it stays open
@@ -128,7 +130,7 @@ def test_history_survives_reload_and_other_forum_pages(
     expect(page.locator(".nc-bot").last).to_have_text(
         re.compile("You said: still there")
     )
-    mine = [r["text"] for r in fake_bot.received() if r["sender"] == sid]
+    mine = [r["text"] for r in fake_bot.received() if r["sender"] == conversation]
     assert mine == ["what is CAPTEM?", "still there?"]
     screenshot(page, "widget-restored-on-thread-page")
 
@@ -148,7 +150,7 @@ def test_start_over_clears_history_and_starts_a_new_session(
     ask(page, "second conversation")
     expect(page.locator(".nc-bot").last).to_have_text(re.compile("You said: second"))
     assert fake_bot.received()[-1] == {
-        "sender": session_id(page),
+        "sender": conversation_id(page),
         "text": "second conversation",
     }
     page.reload()
