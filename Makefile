@@ -31,7 +31,7 @@ venv: $(VENV)/.installed ## create .venv with Python 3.10 and the locked depende
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
 	@py=$$(scripts/find_python.sh) || exit 1; \
 	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --upgrade "pip==23.0.1"
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c requirements.lock
 	@touch $@
 
