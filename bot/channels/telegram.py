@@ -21,7 +21,8 @@ What this channel does (see docs/telegram.md for the deployer's walkthrough):
   over-long or empty messages are answered kindly without reaching Rasa, the rest is
   cleaned (Unicode normalised, invisible characters dropped).
 * ``/start`` greets (and adds the disclaimer), ``/help`` lists what the bot can
-  answer, ``/forget`` deletes the chat's conversation from the tracker store.
+  answer, ``/questions`` sends the list of saved questions to ask the team as one
+  message, ``/forget`` deletes the chat's conversation from the tracker store.
   Other typed ``/...`` text never forces an intent: the slashes are stripped.
 * Stickers, photos, voice notes, documents, edited messages and group chats get a
   kind reply instead of being processed.
@@ -109,7 +110,11 @@ MESSAGE_KEYS = (
 RESPONSE_DISCLAIMER = "utter_disclaimer"
 
 # Intents the commands trigger (an internal, trusted message, never user text).
-COMMAND_INTENTS = {"start": "/greet", "help": "/ask_capabilities"}
+COMMAND_INTENTS = {
+    "start": "/greet",
+    "help": "/ask_capabilities",
+    "questions": "/show_saved_questions",  # the saved questions to ask the team, one message
+}
 COMMAND_FORGET = "forget"
 
 # Message fields that carry content a user sent (anything else is a service message).
