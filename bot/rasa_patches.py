@@ -177,3 +177,17 @@ def apply() -> None:
     RemoteAction.run = bounded_run(RemoteAction.run)  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore
     rasa.server.add_root_route = add_root_route  # type: ignore[assignment]
+
+
+def revert() -> None:
+    """Put Rasa's own functions back (``scripts/profile_turns.py --without-patches``)."""
+    import rasa.server
+    from rasa.core.actions.action import RemoteAction
+
+    if not ORIGINALS:
+        return
+    RemoteAction.run = ORIGINALS.pop("RemoteAction.run")  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = ORIGINALS.pop(  # type: ignore[method-assign]
+        "RemoteAction._validate_action_result"
+    )
+    rasa.server.add_root_route = ORIGINALS.pop("rasa.server.add_root_route")

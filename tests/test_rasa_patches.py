@@ -170,3 +170,16 @@ async def test_a_refused_action_server_gets_the_unavailable_reply(monkeypatch) -
     events, took = await run_action(f"http://127.0.0.1:{free_port()}/webhook")
     assert_unavailable_reply(events)
     assert took < 3.0
+
+
+def test_revert_restores_rasa_and_apply_patches_again() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    patches.revert()
+    try:
+        assert not getattr(RemoteAction.run, "_netchemo_patched", False)
+        assert RemoteAction._validate_action_result is not patches.validate_action_result
+    finally:
+        patches.apply()
+    assert getattr(RemoteAction.run, "_netchemo_patched", False)
+    assert RemoteAction._validate_action_result is patches.validate_action_result

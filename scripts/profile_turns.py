@@ -1,0 +1,135 @@
+"""Profile the Rasa server's work per message: cProfile over in-process ``Agent.handle_text``
+with the real action server, on the benchmark's questions (a new conversation every 8).
+
+    python scripts/profile_turns.py --model models/<hash>.tar.gz [--messages 300]
+        [--without-patches] [--out results/profile]
+
+Prints CPU ms per message and the top functions by own time and by cumulative time, and
+writes ``profile.txt`` and ``profile.pstats``. ``--without-patches`` puts Rasa's own code
+back (bot/rasa_patches.py) to measure what the patches are worth. The answers are computed
+for real every time (no caching by message text). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import os
+import pstats
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import List
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.paths import ROOT  # noqa: E402
+from scripts.serve import ServerConfig, Servers  # noqa: E402
+
+logger = logging.getLogger(__name__)
+TURNS_PER_CONVERSATION = 8
+
+
+def questions() -> List[str]:
+    """The benchmark's realistic questions."""
+    data = yaml.safe_load((ROOT / "scripts" / "bench_questions.yml").read_text())
+    return list(data["questions"])
+
+
+def wait_for(url: str, timeout: float = 120.0) -> None:
+    """Until GET ``url`` answers 200, or RuntimeError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+async def run(model: Path, count: int, without_patches: bool) -> pstats.Stats:
+    """Load the agent in this process, warm it up, then profile ``count`` messages."""
+    import bot.rasa_patches as patches
+    from rasa.core.agent import load_agent
+    from rasa.core.utils import AvailableEndpoints
+
+    patches.apply()
+    if without_patches:
+        patches.revert()
+    agent = await load_agent(
+        model_path=str(model),
+        endpoints=AvailableEndpoints.read_endpoints(str(ROOT / "bot" / "endpoints.yml")),
+    )
+    qs = questions()
+    await agent.handle_text("hello", sender_id=f"warm-{uuid.uuid4().hex}")
+    run_id = uuid.uuid4().hex[:8]
+
+    async def turns(tag: str) -> float:
+        """CPU seconds for ``count`` messages in conversations of 8."""
+        started = time.process_time()
+        for i in range(count):
+            sender = f"profile-{run_id}-{tag}-{i // TURNS_PER_CONVERSATION}"
+            await agent.handle_text(qs[i % len(qs)], sender_id=sender)
+        return time.process_time() - started
+
+    plain = await turns("plain")
+    logger.info("%.1f ms CPU per message (no profiler), %d messages", plain * 1000 / count, count)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await turns("profiled")
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def report(stats: pstats.Stats, count: int, top: int = 15) -> str:
+    """The top functions by own time and by cumulative time, as text."""
+    out = io.StringIO()
+    stats.stream = out  # type: ignore[attr-defined]
+    total = getattr(stats, "total_tt", 0.0)
+    out.write(f"messages: {count}; profiled time per message: {total * 1000 / count:.1f} ms\n")
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top * 2)
+    return out.getvalue()
+
+
+def main() -> int:
+    """CLI: start the action server, profile the Rasa side in this process."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--without-patches", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "profile")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    with tempfile.TemporaryDirectory() as tmp:
+        config = ServerConfig.in_folder(args.model, Path(tmp))
+        servers = Servers(config)
+        env = servers.env()
+        os.environ.update(env)  # this process is the Rasa server: same settings
+        servers.start_actions(env)
+        try:
+            wait_for(f"http://127.0.0.1:{config.actions_port}/health")
+            stats = asyncio.run(run(args.model, args.messages, args.without_patches))
+        finally:
+            servers.stop()
+    text = report(stats, args.messages)
+    args.out.mkdir(parents=True, exist_ok=True)
+    suffix = "-without-patches" if args.without_patches else ""
+    (args.out / f"profile{suffix}.txt").write_text(text)
+    stats.dump_stats(str(args.out / f"profile{suffix}.pstats"))
+    sys.stdout.write(text[:6000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
