@@ -1,13 +1,24 @@
-"""Start the action server and the Rasa server (and the widget's static server if present).
+"""Start the action server, the Rasa server and the widget's static server, supervised.
 
-``python scripts/serve.py`` runs in the foreground until Ctrl-C, which stops everything.
+``python scripts/serve.py`` (``make run``) runs in the foreground until Ctrl-C, which stops
+everything (a second Ctrl-C cannot interrupt that). Meanwhile a watchdog per process
+(scripts/supervisor.py) restarts one that exits or stops answering its health check, with
+back-off, and says so in one terminal line; the others keep serving.
 Tests and benchmarks use :class:`Servers` as a context manager on spare ports.
+
+What the children get (``Servers.env``): ``ACTION_ENDPOINT_URL``, ``TRACKER_DB``,
+``ACTION_SERVER_TOKEN`` (the shared secret of bot/endpoints.yml and
+scripts/actions_server.py: taken from the environment, else random per run),
+``SANIC_REQUEST_MAX_SIZE`` (64 kB for the Rasa server; Sanic's default for the action
+server, which receives whole conversations) and ``RASA_HOST`` (the host the Rasa server
+binds to). They run with umask 077, and var/ is made private (folders 0700, files 0600).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -74,6 +85,22 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1)
+def run_token() -> str:
+    """A random action-server secret, one per run (every Servers of this process shares
+    it, so a test may point a second Rasa server at the first one's action server)."""
+    return secrets.token_urlsafe(32)
+
+
+def reachable(host: str) -> str:
+    """Where this machine reaches a server bound to ``host`` (loopback for "everywhere")."""
+    if host in ("", "0.0.0.0", "localhost"):  # noqa: S104 (a comparison)
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 @dataclass
 class ServerConfig:
     """Ports, files and model for one run of the assistant."""
@@ -116,11 +143,7 @@ class ServerConfig:
     @property
     def probe_host(self) -> str:
         """Where this machine reaches the servers (loopback when they bind everywhere)."""
-        if self.host in ("", "0.0.0.0", "localhost"):  # noqa: S104 (a comparison)
-            return "127.0.0.1"
-        if self.host == "::":
-            return "[::1]"
-        return f"[{self.host}]" if ":" in self.host else self.host
+        return reachable(self.host)
 
     def url(self, port: int, path: str = "/") -> str:
         """``http://<probe host>:<port><path>``."""
@@ -147,9 +170,7 @@ class Servers:
         self.events: List[str] = []
         # The secret the Rasa server sends the action server (scripts/actions_server.py).
         self.action_token: str = (
-            config.extra_env.get(TOKEN_ENV)
-            or os.environ.get(TOKEN_ENV)
-            or secrets.token_urlsafe(32)
+            config.extra_env.get(TOKEN_ENV) or os.environ.get(TOKEN_ENV) or run_token()
         )
         self._logs: Dict[str, IO[bytes]] = {}
         self._lock = threading.RLock()
@@ -242,7 +263,9 @@ class Servers:
                 [python(), "-m", "widget.serve", "--port", str(cfg.widget_port),
                  "--rasa-url", f"http://localhost:{cfg.rasa_port}"],
                 env,
-                cfg.url(cfg.widget_port, "/"),
+                # widget/serve.py binds to WIDGET_HOST (default loopback), not to HOST
+                f"http://{reachable(env.get('WIDGET_HOST', '127.0.0.1'))}"
+                f":{cfg.widget_port}/",
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -319,7 +342,8 @@ class Servers:
         """Stop only the action server; it stays down until :meth:`start_actions`."""
         child = self.children.get("actions")
         if child is not None:
-            child.wanted = False
+            with self._lock:
+                child.wanted = False
             if child.proc is not None:
                 self._terminate(child.proc)
 
@@ -329,6 +353,13 @@ class Servers:
         self.events.append(message)
         logger.warning("supervisor: %s", message)
 
+    def _relaunch(self, child: Child) -> bool:
+        """A watchdog's restart: only if the child is still supervised and wanted."""
+        with self._lock:
+            if not (self._supervising and child.wanted):
+                return False
+            return self._launch(child)
+
     def _start_watchdogs(self) -> None:
         running = {w.child.name for w in self._watchdogs if w.is_alive()}
         for child in self.children.values():
@@ -337,7 +368,7 @@ class Servers:
             watchdog = Watchdog(
                 child,
                 self.config.policy,
-                relaunch=self._launch,
+                relaunch=self._relaunch,
                 enabled=lambda c=child: self._supervising and c.wanted,
                 stopping=self._stopping,
                 note=self._note,
@@ -345,9 +376,16 @@ class Servers:
             watchdog.start()
             self._watchdogs.append(watchdog)
 
+    def unsupervise(self, name: str) -> None:
+        """Leave the child ``name`` ("actions", "rasa", "widget") alone from now on;
+        :meth:`start_actions` puts the action server back under supervision."""
+        if name in self.children:
+            self.children[name].wanted = False
+
     def pause_supervision(self) -> None:
         """Leave every child alone (stopped, paused or dead) until resumed."""
-        self._supervising = False
+        with self._lock:
+            self._supervising = False
 
     def resume_supervision(self) -> None:
         """Watch the children again (starts the watchdogs if ``supervise`` was off)."""

@@ -59,7 +59,8 @@ def responses() -> Dict[str, str]:
         for name, variants in (
             yaml.safe_load(path.read_text()).get("responses") or {}
         ).items():
-            out[name] = variants[0]["text"]
+            if "text" in variants[0]:  # e.g. utter_button_titles is custom-only
+                out[name] = variants[0]["text"]
     return out
 
 

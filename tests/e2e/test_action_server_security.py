@@ -4,6 +4,7 @@ Against the real action server process (scripts/actions_server.py), started as s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -52,13 +53,21 @@ def call(
         return err.code, err.read().decode()
 
 
+@functools.lru_cache(maxsize=1)
+def domain() -> Dict[str, Any]:
+    """The real domain, as the Rasa server sends it with every call."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "bot" / "domain")).as_dict()
+
+
 def action_call(text: str) -> Dict[str, Any]:
     """A well-formed call of action_answer_question, as Rasa would send it."""
     return {
         "next_action": "action_answer_question",
         "sender_id": "forged",
         "version": "3.6.21",
-        "domain": {},
+        "domain": domain(),
         "tracker": {
             "sender_id": "forged",
             "slots": {},
@@ -115,6 +124,16 @@ def test_with_the_token_it_works(actions: Servers) -> None:
         actions, "/webhook", json.dumps(action_call("what is CAPTEM")).encode(), token
     )
     assert status == 200 and json.loads(reply)["responses"]
+
+
+def test_long_conversations_fit(actions: Servers) -> None:
+    """Rasa sends the whole conversation: the 64 kB limit is the Rasa server's only."""
+    call_body = action_call("what is CAPTEM")
+    call_body["tracker"]["events"] = [{"event": "user", "text": "x" * 1000}] * 300
+    body = json.dumps(call_body).encode()
+    assert len(body) > 250_000
+    status, _ = call(actions, "/webhook", body, actions.action_token)
+    assert status == 200
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -130,6 +131,17 @@ def test_a_killed_rasa_server_is_restarted(servers: Servers, client: Client) -> 
     assert actions_answer(servers), "the action server kept running"
     assert kb_ids(client.ask(user(), "what is CAPTEM?")) == ["captem"]
     assert any("rasa exited (code -9)" in e for e in servers.events)
+
+
+def test_rasa_server_takes_at_most_64_kb(servers: Servers, client: Client) -> None:
+    body = b'{"sender": "big", "message": "' + b"x" * 70_000 + b'"}'
+    request = urllib.request.Request(
+        client.url, data=body, headers={"content-type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code == 413
+    assert client.ask(user(), "hello")
 
 
 def test_files_are_private(servers: Servers) -> None:
