@@ -10,6 +10,8 @@ channel can be tested without a trained model:
   custom payload with two sources, then the disclaimer.
 * "...thing..." or "...vague...": "Did you mean one of these?" with two buttons.
 * "...slow...": waits 1.5 s, then answers (to see the typing indicator).
+* "...rate me...": an answer whose disclaimer carries the feedback buttons; "...my list...":
+  the saved questions list with its ``saved_questions`` payload (issue 10).
 * anything else: "You said: <text>" (echo, to check that bot text is rendered as text).
 
 ``GET /fake/received`` lists what reached the "agent" (after the channel's input hygiene).
@@ -63,6 +65,20 @@ CAPTEM_ANSWER = {
     }
 }
 
+FEEDBACK_UP = '/feedback{"kb_id":"captem","facet":"what_is","vote":"up"}'
+FEEDBACK_BUTTONS = [
+    {"title": "👍 Helpful", "payload": FEEDBACK_UP},
+    {"title": "👎 Not helpful", "payload": FEEDBACK_UP.replace('"up"', '"down"')},
+    {
+        "title": "Questions to ask your team",
+        "payload": '/ask_team_questions{"kb_id":"captem"}',
+    },
+]
+# One paragraph: the channel would send each paragraph as its own message.
+SAVED_LIST = (
+    "Questions to ask my specialist team:\n1. Would CAPTEM suit me?\n2. How often?"
+)
+
 
 class FakeAgent:
     """Answers like the real bot would, from a script; records what it was sent."""
@@ -103,11 +119,38 @@ class FakeAgent:
                     ],
                 },
             )
+        elif "rate me" in low or "my list" in low:
+            await self._feedback_script(out, sender, low)
         elif text == CAPE_PAYLOAD:
             await out.send_response(sender, {"text": "Capecitabine is a tablet."})
             await out.send_response(sender, {"text": DISCLAIMER})
         else:
             await out.send_response(sender, {"text": f"You said: {text}"})
+
+    async def _feedback_script(self, out: Any, sender: str, low: str) -> None:
+        """ "rate me": an answer whose disclaimer carries the thumbs buttons (issue 10);
+        "my list": the saved questions message, its ``saved_questions`` payload, the
+        disclaimer."""
+        if "rate me" in low:
+            await out.send_response(sender, {"text": "CAPTEM is two drugs."})
+            await out.send_response(
+                sender, {"text": DISCLAIMER, "buttons": FEEDBACK_BUTTONS}
+            )
+            return
+        await out.send_response(
+            sender,
+            {
+                "text": SAVED_LIST,
+                "buttons": [
+                    {"title": "Clear my list", "payload": "/clear_saved_questions"}
+                ],
+            },
+        )
+        await out.send_response(
+            sender,
+            {"custom": {"saved_questions": {"ids": ["captem:0"], "questions": ["Q?"]}}},
+        )
+        await out.send_response(sender, {"text": DISCLAIMER})
 
 
 def make_app(origins: list[str], max_chars: int = 2000) -> Sanic:

@@ -53,6 +53,12 @@
     primaryColor: attr("primary-color", "#005eb8"),
     botBubbleColor: attr("bot-bubble-color", "#eef2f6"),
     position: attr("position", "right") === "left" ? "left" : "right",
+    // Buttons under an answer (thumbs, questions to ask) and the saved question list's tools.
+    feedbackLabel: attr("feedback-label", "Was this answer helpful?"),
+    listToolsLabel: attr("list-tools-label", "Your question list"),
+    copyLabel: attr("copy-label", "Copy"),
+    copiedLabel: attr("copied-label", "Copied"),
+    printLabel: attr("print-label", "Print"),
   };
   var STORAGE_KEY = "nec-chat:" + config.serverUrl;
 
@@ -376,6 +382,9 @@
   launcher.setAttribute("aria-label", config.launcherLabel + " (opens a chat)");
 
   function mount() {
+    document.head.appendChild(
+      el("link", { rel: "stylesheet", href: BASE + "chat-widget-print.css", media: "print" })
+    );
     document.body.appendChild(host);
     var probe = root.appendChild(el("span", { "aria-hidden": "true", hidden: true }));
     applyColours(host, probe);
@@ -402,6 +411,13 @@
       node = renderSources(item);
     } else if (item.t === "buttons") {
       node = renderButtons(item, isLatestTurn);
+      var owner = log.lastElementChild;
+      if (item.answer && owner && owner.classList.contains("nc-bot")) {
+        owner.appendChild(node); // compact, inside the disclaimer bubble it belongs to
+        return node;
+      }
+    } else if (item.t === "listtools") {
+      node = renderListTools(item);
     } else if (item.t === "note") {
       node = el("div", { className: "nc-note", text: item.text });
     }
@@ -429,21 +445,33 @@
   }
 
   function renderButtons(item, enabled) {
-    var group = el("div", { className: "nc-quick-replies", role: "group", "aria-label": "Suggested replies" });
+    var group = el("div", {
+      className: "nc-quick-replies" + (item.answer ? " nc-answer-actions" : ""),
+      role: "group",
+      "aria-label": item.answer ? config.feedbackLabel : "Suggested replies",
+    });
     item.buttons.forEach(function (button, index) {
       var chosen = item.chosen === index;
+      var vote = isFeedback(button);
       var b = el("button", {
         type: "button",
-        className: "nc-quick-reply" + (chosen ? " nc-chosen" : ""),
+        className: "nc-quick-reply" + (vote ? " nc-feedback" : "") + (chosen ? " nc-chosen" : ""),
         disabled: !enabled || item.used,
-        "aria-pressed": chosen ? "true" : null,
-        text: button.title,
+        "aria-pressed": chosen ? "true" : vote ? "false" : null,
+        // "👍 Helpful" is read as "Helpful": the emoji is only decoration
+        "aria-label": vote ? words(button.title) : null,
+        text: vote ? null : button.title,
         on: {
           click: function () {
             chooseButton(item, index);
           },
         },
       });
+      if (vote) {
+        var icon = button.title.slice(0, button.title.length - words(button.title).length);
+        b.appendChild(el("span", { "aria-hidden": "true", text: icon }));
+        b.appendChild(el("span", { text: words(button.title) }));
+      }
       group.appendChild(b);
     });
     buttonGroups[item.n] = group;
@@ -633,10 +661,21 @@
           return { title: b.title, payload: b.payload };
         });
       if (buttons.length) {
-        addItem({ t: "buttons", buttons: buttons, used: false });
+        addItem({ t: "buttons", buttons: buttons, used: false, answer: buttons.some(isFeedback) });
       }
     }
     var custom = message.custom;
+    var saved = custom && typeof custom === "object" ? custom.saved_questions : null;
+    if (saved && Array.isArray(saved.questions)) {
+      // The list message came just before: Copy and Print take its text as shown.
+      var listText = "";
+      state.items.forEach(function (item) {
+        if (item.t === "bot") {
+          listText = item.text;
+        }
+      });
+      addItem({ t: "listtools", text: listText });
+    }
     var answer = custom && typeof custom === "object" ? custom.kb_answer : null;
     if (answer && Array.isArray(answer.sources) && answer.sources.length) {
       addItem({
@@ -664,6 +703,91 @@
     if (!typing.hidden) {
       showTyping(AFTER_MESSAGE_MS);
     }
+  }
+
+  // ---------------------------------------------------------------- answer feedback, question list
+
+  function isFeedback(button) {
+    return String(button.payload).indexOf("/feedback{") === 0;
+  }
+
+  /** The title without its leading emoji: what a screen reader should say. */
+  function words(title) {
+    return title.replace(/^[^\p{L}\p{N}]+/u, "") || title;
+  }
+
+  function renderListTools(item) {
+    var copy = el("button", {
+      type: "button",
+      className: "nc-tool",
+      text: config.copyLabel,
+      on: {
+        click: function () {
+          copyText(item.text);
+        },
+      },
+    });
+    var print = el("button", {
+      type: "button",
+      className: "nc-tool",
+      text: config.printLabel,
+      on: {
+        click: function () {
+          printText(item.text);
+        },
+      },
+    });
+    return el("div", { className: "nc-list-tools", role: "group", "aria-label": config.listToolsLabel }, [
+      copy,
+      print,
+    ]);
+  }
+
+  function copyText(text) {
+    function fallback() {
+      var area = el("textarea", { className: "nc-visually-hidden", "aria-hidden": "true" });
+      area.value = text;
+      root.appendChild(area);
+      area.select();
+      try {
+        document.execCommand("copy");
+        announce(config.copiedLabel);
+      } catch (err) {
+        /* nothing more we can do: the list is still on screen to select by hand */
+      }
+      root.removeChild(area);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () {
+        announce(config.copiedLabel);
+      }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  /** Prints only the list: chat-widget-print.css hides the page while html has nec-chat-printing. */
+  function printText(text) {
+    var view = el(
+      "div",
+      { id: "nec-chat-print", hidden: true },
+      text.split("\n").map(function (line) {
+        return el("p", { text: line });
+      })
+    );
+    var html = document.documentElement;
+    function cleanup() {
+      window.removeEventListener("afterprint", cleanup);
+      html.classList.remove("nec-chat-printing");
+      if (view.parentNode) {
+        view.parentNode.removeChild(view);
+      }
+    }
+    document.body.appendChild(view);
+    html.classList.add("nec-chat-printing");
+    window.addEventListener("afterprint", cleanup);
+    window.print();
+    window.setTimeout(cleanup, 0); // print() blocks in most browsers; afterprint in the rest
   }
 
   function chooseButton(item, index) {
