@@ -67,8 +67,10 @@ def test_red_flag_inside_a_question_comes_first(client: Client, responses) -> No
     assert re.fullmatch(
         as_regex(responses["utter_urgent_red_flag"].strip()), out[0]["text"]
     )
-    assert "captem" in kb_ids(out)
-    assert out[-1]["text"] == responses["utter_disclaimer"].strip()
+    # The urgent message and the disclaimer only: a drug answer would distract from the call
+    # to make, and the reply must not wait for the action server.
+    assert kb_ids(out) == []
+    assert texts(out) == [out[0]["text"], responses["utter_disclaimer"].strip()]
 
 
 def test_unknown_topic_is_honest(client: Client, responses) -> None:
