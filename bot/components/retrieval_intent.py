@@ -1,0 +1,188 @@
+"""Rasa NLU component: when the classifier is unsure, look for the nearest sample question.
+
+The fallback classifier marks a message ``nlu_fallback`` when the intent classifier's
+confidence is low or its top two readings are close; the user then gets "did you mean"
+buttons. Many of those messages are close paraphrases of a training example. This component
+keeps every training example (with KB terms shown as their kind, "what is kbdrug", as the
+tokenizer shows them to the classifier) in a character n-gram TF-IDF index. For an unsure
+message it takes the most similar example: if the similarity reaches ``min_similarity`` and
+that example's intent is one of the classifier's ``top_k`` readings, the message gets that
+intent (answered); otherwise it stays ``nlu_fallback`` (buttons). The thresholds were chosen
+by cross-validation on the training data (``scripts/tune_fallback.py``), never on a held-out
+set. Runs after the fallback classifier and before the knowledge-intent hint and the safety
+override, so the safety layer still has the last word.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.components.kb_tokenizer import PLACEHOLDER_PREFIX
+from bot.components.term_matching import TermMatcher, matcher_for
+
+logger = logging.getLogger(__name__)
+FALLBACK = "nlu_fallback"
+SAMPLES_FILE = "samples.json"
+
+
+@dataclass
+class SampleIndex:
+    """Training examples in a TF-IDF index: nearest example and its similarity."""
+
+    vectorizer: TfidfVectorizer
+    matrix: Any  # sparse, one L2-normalised row per example
+    labels: List[str]
+
+    @staticmethod
+    def placeholder_text(text: str, matcher: TermMatcher) -> str:
+        """``text`` lower-cased, each specific KB term replaced by ``kb<kind>``."""
+        text = text or ""
+        out: List[str] = []
+        last = 0
+        for m in matcher.find(text):
+            if m.entry_id in matcher.broad:
+                continue
+            out += [
+                text[last : m.start],
+                f"{PLACEHOLDER_PREFIX}{matcher.kinds[m.entry_id]}",
+            ]
+            last = m.end
+        out.append(text[last:])
+        return " ".join("".join(out).lower().split())
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], labels: Sequence[str]) -> SampleIndex:
+        """Index ``texts`` (already in placeholder form) with their intents."""
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True
+        )
+        matrix = vectorizer.fit_transform(list(texts))
+        return cls(vectorizer, matrix, list(labels))
+
+    def nearest(self, text: str) -> Tuple[str, float] | None:
+        """The intent of the most similar example and the cosine similarity."""
+        if not self.labels or not text.strip():
+            return None
+        sims = (self.matrix @ self.vectorizer.transform([text]).T).toarray().ravel()
+        best = int(np.argmax(sims))
+        return self.labels[best], float(sims[best])
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class SampleRetrievalIntent(GraphComponent):
+    """Resolves unsure messages to the intent of a close training example.
+
+    Config: ``min_similarity`` (cosine, default 0.7), ``top_k`` (the example's intent must be
+    among the classifier's top k readings, default 2), ``kb_dir``.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """Defaults for config.yml."""
+        return {"min_similarity": 0.7, "top_k": 2, "kb_dir": None}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        samples: List[Tuple[str, str]] | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._matcher = matcher_for(config.get("kb_dir"))
+        self._index: SampleIndex | None = None
+        if samples:
+            self._index = SampleIndex.fit(
+                [t for t, _ in samples], [i for _, i in samples]
+            )
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SampleRetrievalIntent:
+        """A new, untrained component."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Keep every intent example in placeholder form, persisted with the model."""
+        samples = [
+            (SampleIndex.placeholder_text(ex.get(TEXT), self._matcher), ex.get(INTENT))
+            for ex in training_data.intent_examples
+        ]
+        with self._storage.write_to(self._resource) as folder:
+            (folder / SAMPLES_FILE).write_text(json.dumps(samples))
+        self._index = SampleIndex.fit([t for t, _ in samples], [i for _, i in samples])
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SampleRetrievalIntent:
+        """Rebuild the index from the stored examples (a fraction of a second)."""
+        try:
+            with model_storage.read_from(resource) as folder:
+                samples = json.loads((folder / SAMPLES_FILE).read_text())
+        except (ValueError, FileNotFoundError):
+            logger.warning("no stored samples: the retrieval step is off")
+            samples = []
+        return cls(config, model_storage, resource, [tuple(s) for s in samples])
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Give an unsure message the intent of a close example, where one agrees."""
+        if self._index is None:
+            return messages
+        for message in messages:
+            if (message.get(INTENT) or {}).get("name") != FALLBACK:
+                continue
+            ranking = [
+                r
+                for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get("name") != FALLBACK
+            ]
+            found = self._index.nearest(
+                SampleIndex.placeholder_text(message.get(TEXT), self._matcher)
+            )
+            if found is None or found[1] < self._config["min_similarity"]:
+                continue
+            top = {r.get("name") for r in ranking[: self._config["top_k"]]}
+            if found[0] not in top:
+                continue
+            chosen = next(r for r in ranking if r.get("name") == found[0])
+            logger.debug("unsure message resolved to %s (%.2f)", found[0], found[1])
+            message.set(INTENT, dict(chosen), add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY,
+                [dict(chosen), *[r for r in ranking if r is not chosen]],
+                add_to_output=True,
+            )
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to the training data."""
+        return training_data

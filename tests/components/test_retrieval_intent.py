@@ -1,0 +1,83 @@
+"""The retrieval step answers an unsure message only when a close sample question agrees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.retrieval_intent import SampleIndex, SampleRetrievalIntent
+from bot.components.term_matching import matcher_for
+
+SAMPLES = [
+    ("what is captem", "ask_what_is"),
+    ("is lanreotide chemo", "ask_is_chemo"),
+    ("how is folfox given", "ask_how_given"),
+    ("what's the weather like tomorrow", "out_of_scope"),
+]
+
+
+def unsure(text: str, ranking: List[str]) -> Message:
+    """A message the fallback classifier marked unsure, with the classifier's ranking."""
+    msg = Message.build(text=text)
+    msg.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
+    msg.set(
+        "intent_ranking",
+        [{"name": "nlu_fallback", "confidence": 0.5}]
+        + [{"name": n, "confidence": 0.45 - i / 10} for i, n in enumerate(ranking)],
+    )
+    return msg
+
+
+@pytest.fixture()
+def trained(tmp_path: Path) -> SampleRetrievalIntent:
+    """Trained, persisted and loaded again, as a model is."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("retrieval")
+    config = SampleRetrievalIntent.get_default_config()
+    component = SampleRetrievalIntent.create(config, storage, resource, None)
+    examples = [Message.build(text=t, intent=i) for t, i in SAMPLES]
+    component.train(TrainingData(training_examples=examples))
+    return SampleRetrievalIntent.load(config, storage, resource, None)
+
+
+def test_kb_terms_become_their_kind() -> None:
+    shown = SampleIndex.placeholder_text(
+        "What is CAPTEM and is Lanreotide chemo?", matcher_for()
+    )
+    assert shown == "what is kbregimen and is kbnonchemo chemo?"
+
+
+def test_close_paraphrase_resolves_to_the_agreeing_intent(trained) -> None:
+    (msg,) = trained.process(
+        [unsure("what is xelox?", ["ask_what_is", "ask_brand_name"])]
+    )
+    assert msg.get("intent")["name"] == "ask_what_is"
+    assert msg.get("intent_ranking")[0]["name"] == "ask_what_is"
+    assert "nlu_fallback" not in [r["name"] for r in msg.get("intent_ranking")]
+
+
+def test_neighbour_outside_the_classifiers_top_readings_keeps_the_buttons(
+    trained,
+) -> None:
+    (msg,) = trained.process(
+        [unsure("what is xelox?", ["ask_brand_name", "ask_is_chemo"])]
+    )
+    assert msg.get("intent")["name"] == "nlu_fallback"
+
+
+def test_nothing_close_keeps_the_buttons(trained) -> None:
+    (msg,) = trained.process([unsure("zebra quantum", ["ask_what_is", "ask_is_chemo"])])
+    assert msg.get("intent")["name"] == "nlu_fallback"
+
+
+def test_confident_messages_are_left_alone(trained) -> None:
+    msg = Message.build(text="what is captem")
+    msg.set("intent", {"name": "ask_is_chemo", "confidence": 0.9})
+    (out,) = trained.process([msg])
+    assert out.get("intent")["name"] == "ask_is_chemo"
