@@ -3,7 +3,8 @@
 Unlike ``rasa test nlu --cross-validation`` (``scripts/nlu_report.py``), this trains NLU only,
 in this process, and keeps every fold's predictions with their intent ranking, so thresholds
 (fallback, ambiguity, retrieval) can be chosen by cross-validation without retraining
-(``--thresholds``). Prints accuracy, macro-F1 and the button rate (``nlu_fallback`` on an
+(``scripts/tune_fallback.py``; run with ``--no-retrieval`` for that, so the rankings
+are the classifier's own). Prints accuracy, macro-F1 and the button rate (``nlu_fallback`` on an
 in-scope question); writes ``<out>/cv_predictions.json``. Never reads a held-out set.
 """
 
@@ -76,6 +77,20 @@ def run_fold(
     return results, trained, per_parse
 
 
+RETRIEVAL = "bot.components.retrieval_intent.SampleRetrievalIntent"
+
+
+def config_without_retrieval(config: Path, workdir: Path) -> Path:
+    """A copy of ``config`` without the retrieval step, for choosing its thresholds."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text())
+    data["pipeline"] = [c for c in data["pipeline"] if c.get("name") != RETRIEVAL]
+    out = workdir / "config-no-retrieval.yml"
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
 def summarise(gold: List[str], pred: List[str]) -> Dict[str, float]:
     """Accuracy, macro-F1 and button rate."""
     f1, _ = macro_f1(gold, pred)
@@ -95,7 +110,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--only-folds", type=int, default=0, help="stop after N folds")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu-cv-fast")
+    parser.add_argument(
+        "--no-retrieval",
+        action="store_true",
+        help="leave out the retrieval step (for scripts/tune_fallback.py)",
+    )
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = (
+        config_without_retrieval(args.config, args.out)
+        if args.no_retrieval
+        else args.config
+    )
     logging.basicConfig(level=logging.WARNING)
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.utils.log_utils import configure_structlog
@@ -116,7 +142,7 @@ def main() -> int:
         train = [ex for i, ex in enumerate(examples) if i not in held]
         texts = [examples[i].get("text") for i in test_idx]
         with tempfile.TemporaryDirectory() as tmp:
-            results, trained, per_parse = run_fold(args.config, train, texts, Path(tmp))
+            results, trained, per_parse = run_fold(config, train, texts, Path(tmp))
         train_times.append(trained)
         parse_times.append(per_parse)
         for i, res in zip(test_idx, results, strict=True):
@@ -139,10 +165,9 @@ def main() -> int:
             )
         logger.warning("fold %d: trained in %.0f s", k, trained)
     scores = summarise([r["gold"] for r in rows], [r["predicted"] for r in rows])
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cv_predictions.json").write_text(json.dumps(rows, indent=1))
     print(
-        f"CV ({len(folds)} of {args.folds} folds, {len(rows)} messages, {args.config.name}): "
+        f"CV ({len(folds)} of {args.folds} folds, {len(rows)} messages, {config.name}): "
         f"accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}, "
         f"button rate {scores['button_rate']:.3f}, "
         f"training {sum(train_times) / len(train_times):.0f} s per fold, "
