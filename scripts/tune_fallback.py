@@ -1,11 +1,11 @@
 """Choose the fallback thresholds by cross-validation on the training data, never a held-out set.
 
 Reads the predictions that ``scripts/nlu_cv.py --no-retrieval`` kept (every fold's intent
-ranking) and replays the end of the pipeline for each candidate setting: the fallback classifier's ``threshold`` and
-``ambiguity_threshold``, then the retrieval step over sample questions
-(``bot.components.retrieval_intent``) with its minimum similarity, then the knowledge-intent
-hint. Prints accuracy, macro-F1, the button rate and the wrong-answer rate (in-scope questions
-answered as something else) for each, best first.
+ranking) and replays the end of the pipeline for each candidate setting: the fallback
+classifier's ``threshold`` and ``ambiguity_threshold``, then the retrieval step over sample
+questions (``bot.components.retrieval_intent``) with its minimum similarity, then the
+knowledge-intent hint. Prints accuracy, macro-F1, the button rate and the wrong-answer rate
+(in-scope questions answered as something else) for each, best first.
 """
 
 from __future__ import annotations
