@@ -17,6 +17,13 @@ upgrade makes someone look at this file again.
    machine, most of the Rasa server's CPU. Same check, same error, validator cached.
 3. **No version banner.** ``GET /`` answers ``Hello from Rasa: 3.6.21``; the version helps
    nobody but an attacker. Patched to ``{"status": "ok"}`` (health checks only need a 200).
+4. **Say so when the tracker database was unreachable.** Rasa's ``FailSafeTrackerStore``
+   answers from a fresh in-memory conversation when the store fails and logs it, so the
+   person gets an answer without context and the turn is silently missing from the
+   database. ``Agent.handle_message`` is wrapped: when ``bot/tracker_store.py`` flagged the
+   database as unreachable during this message, the kind ``store_unavailable`` sentence of
+   kb/messages.yml ("try again shortly") is sent after the replies (safety replies, chosen
+   by rules without the store, still come first).
 
 :func:`apply` is idempotent. ``bot/__init__.py`` calls :func:`apply_if_rasa_loaded`: every
 Rasa process of this project imports ``bot`` (components, channels and the tracker store live
@@ -151,7 +158,33 @@ def add_root_route(app: Any) -> None:
 setattr(add_root_route, _APPLIED, True)
 
 
-PATCHED_MODULES = ("rasa.server", "rasa.core.actions.action")
+def store_notice(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``Agent.handle_message``: the ``store_unavailable`` sentence when needed."""
+
+    @functools.wraps(original)
+    async def handle_message(self: Any, message: Any) -> Any:
+        from bot.channels.guard import reply_text
+        from bot.tracker_store import STORE_UNAVAILABLE
+
+        token = STORE_UNAVAILABLE.set(False)
+        try:
+            result = await original(self, message)
+            if STORE_UNAVAILABLE.get():
+                logger.warning("tracker store unreachable: this turn was not stored")
+                await message.output_channel.send_text_message(
+                    message.sender_id, reply_text("store_unavailable")
+                )
+                if isinstance(result, list):  # a collecting channel's own list
+                    result = getattr(message.output_channel, "messages", result)
+            return result
+        finally:
+            STORE_UNAVAILABLE.reset(token)
+
+    setattr(handle_message, _APPLIED, True)
+    return handle_message
+
+
+PATCHED_MODULES = ("rasa.server", "rasa.core.actions.action", "rasa.core.agent")
 # Rasa's own functions, as found before patching (the tests hash their source).
 ORIGINALS: Dict[str, Callable[..., Any]] = {}
 
@@ -166,9 +199,12 @@ def apply() -> None:
     """Apply the patches above (idempotent)."""
     import rasa.server
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
 
     if getattr(RemoteAction.run, _APPLIED, False):
         return
+    ORIGINALS["Agent.handle_message"] = Agent.handle_message
+    Agent.handle_message = store_notice(Agent.handle_message)  # type: ignore
     ORIGINALS["RemoteAction.run"] = RemoteAction.run
     ORIGINALS[
         "RemoteAction._validate_action_result"
@@ -183,9 +219,11 @@ def revert() -> None:
     """Put Rasa's own functions back (``scripts/profile_turns.py --without-patches``)."""
     import rasa.server
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
 
     if not ORIGINALS:
         return
+    Agent.handle_message = ORIGINALS.pop("Agent.handle_message")  # type: ignore
     RemoteAction.run = ORIGINALS.pop("RemoteAction.run")  # type: ignore[method-assign]
     RemoteAction._validate_action_result = ORIGINALS.pop(  # type: ignore[method-assign]
         "RemoteAction._validate_action_result"

@@ -14,27 +14,42 @@ same time and avoids an fsync per message; a committed conversation survives a c
 server (only a power cut can lose the last few turns). The database file and its ``-wal`` and
 ``-shm`` companions are kept readable by their owner only (0600).
 
-For PostgreSQL use :class:`SafeSQLTrackerStore` with a URL, e.g. in ``bot/endpoints.yml``::
+:class:`EnvTrackerStore` (the type ``bot/endpoints.yml`` names) chooses by environment:
+``TRACKER_STORE_URL`` unset or ``sqlite:///<path>`` is the SQLite file (``TRACKER_DB``,
+default ``var/tracker.db``); ``postgresql://user:password@host:5432/db`` is PostgreSQL through
+:class:`SafeSQLTrackerStore` (connections checked before use, so a restarted database is
+picked up without restarting the assistant).
 
-    tracker_store:
-      type: bot.tracker_store.SafeSQLTrackerStore
-      url: postgresql://netchemo:${PGPASSWORD}@127.0.0.1:5432/netchemo
+When the database cannot be reached (refused, dropped, timed out), the store raises
+:class:`TrackerStoreUnavailable` and sets :data:`STORE_UNAVAILABLE` for the current
+message: Rasa's ``FailSafeTrackerStore`` then answers that message from a fresh in-memory
+conversation (so red-flag and crisis replies still arrive) and the Rasa patch in
+``bot/rasa_patches.py`` adds the kind ``store_unavailable`` sentence of kb/messages.yml
+("try again shortly"), so no turn is dropped silently.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 from pathlib import Path
 from typing import Any, Generator
 
+import sqlalchemy as sa
+import sqlalchemy.exc
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
+from rasa.core.tracker_store import (
+    SQLTrackerStore,
+    create_engine_kwargs,
+    ensure_schema_exists,
+)
 from rasa.shared.core.domain import Domain
 from rasa.shared.exceptions import RasaException
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 PRAGMAS = (
@@ -44,10 +59,28 @@ PRAGMAS = (
 )
 PRIVATE_FILE = 0o600
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+URL_ENV = "TRACKER_STORE_URL"
+DB_ENV = "TRACKER_DB"
+DEFAULT_DB = "var/tracker.db"
+CONNECT_TIMEOUT_S = 3  # PostgreSQL: give up on an unreachable server quickly
+# Errors that mean "the database is away", not "this value is bad".
+UNAVAILABLE_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+)
+# True once the store failed during the current message (read by bot/rasa_patches.py).
+STORE_UNAVAILABLE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "netchemo_store_unavailable", default=False
+)
 
 
 class TrackerStoreError(RasaException):
     """The store could not read or write one conversation (the server keeps running)."""
+
+
+class TrackerStoreUnavailable(TrackerStoreError):
+    """The database could not be reached; the next message tries again."""
 
 
 class SafeSQLTrackerStore(SQLTrackerStore):
@@ -69,6 +102,13 @@ class SafeSQLTrackerStore(SQLTrackerStore):
                     f"PostgreSQL schema '{exc}' was not found in the database"
                 ) from None
             yield session
+        except UNAVAILABLE_ERRORS as exc:
+            STORE_UNAVAILABLE.set(True)
+            with contextlib.suppress(Exception):
+                session.rollback()
+            raise TrackerStoreUnavailable(
+                f"the tracker database is unreachable ({type(exc).__name__})"
+            ) from None
         except ValueError as exc:
             # The message names the error type only: the value may hold what a user sent.
             session.rollback()
@@ -76,7 +116,15 @@ class SafeSQLTrackerStore(SQLTrackerStore):
                 f"the database refused a value ({type(exc).__name__})"
             ) from None
         finally:
-            session.close()
+            with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                session.close()
+
+    def use_engine(self, engine: sa.engine.Engine) -> None:
+        """Replace the engine Rasa built (pool settings Rasa does not expose)."""
+        old = self.engine
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
+        old.dispose()
 
 
 def _apply_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -115,9 +163,91 @@ class SQLiteTrackerStore(SafeSQLTrackerStore):
         super().__init__(
             domain=domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs
         )
-        event.listen(self.engine, "connect", _apply_pragmas)
-        self.engine.dispose()  # connections made before the listener reconnect with it
+        # One connection kept open (QueuePool) instead of SQLAlchemy 1.4's NullPool for
+        # files: closing the last connection of a WAL database runs a checkpoint (about
+        # 7 ms per message in docs/performance.md). Rasa uses the store from the event
+        # loop's thread; check_same_thread is off only so a pooled connection may be
+        # used by another thread of the same process (never two at once).
+        engine = sa.create_engine(
+            self.engine.url,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            connect_args={"check_same_thread": False},
+        )
+        event.listen(engine, "connect", _apply_pragmas)
+        self.use_engine(engine)
         with self.engine.connect():
             pass  # opens the WAL files now, so they can be made private too
         make_private(db)
         logger.debug("SQLite tracker store in WAL mode")
+
+
+class PostgreSQLTrackerStore(SafeSQLTrackerStore):
+    """:class:`SafeSQLTrackerStore` at a ``postgresql://`` URL, connections pre-pinged."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        url: str = "",
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("host", None)
+        kwargs.pop("db", None)
+        super().__init__(domain=domain, host=url, event_broker=event_broker, **kwargs)
+        options = create_engine_kwargs(url)
+        connect_args = options.pop("connect_args", {})
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        self.use_engine(
+            sa.create_engine(
+                url, pool_pre_ping=True, connect_args=connect_args, **options
+            )
+        )
+        logger.debug("PostgreSQL tracker store")
+
+
+def tracker_store_url(environ: dict | None = None) -> str:
+    """The configured store as a URL: ``TRACKER_STORE_URL``, else the SQLite file."""
+    env = os.environ if environ is None else environ
+    url = env.get(URL_ENV, "").strip()
+    if url:
+        return url
+    return f"sqlite:///{env.get(DB_ENV, '').strip() or DEFAULT_DB}"
+
+
+class EnvTrackerStore(SafeSQLTrackerStore):
+    """The store ``bot/endpoints.yml`` names: SQLite or PostgreSQL by environment.
+
+    Rasa instantiates the class it is given, so this one builds the right store and
+    hands back that object (see the module docstring for the variables).
+    """
+
+    def __new__(  # type: ignore[misc]
+        cls,
+        domain: Domain | None = None,
+        db: str | None = None,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> SafeSQLTrackerStore:
+        kwargs.pop("host", None)
+        env = dict(os.environ)
+        if db:
+            env.setdefault(DB_ENV, db)
+        return open_store(tracker_store_url(env), domain, event_broker, **kwargs)
+
+
+def open_store(
+    url: str,
+    domain: Domain | None = None,
+    event_broker: EventBroker | None = None,
+    **kwargs: Any,
+) -> SafeSQLTrackerStore:
+    """The tracker store at ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        return SQLiteTrackerStore(domain, db=path, event_broker=event_broker, **kwargs)
+    if url.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        url = url.replace("postgres://", "postgresql://", 1)
+        return PostgreSQLTrackerStore(domain, url, event_broker, **kwargs)
+    raise TrackerStoreError(f"{URL_ENV} must start with postgresql:// or sqlite:///")

@@ -78,6 +78,7 @@ MESSAGE_KEYS = (
     "private_chat_only",
     "reconnected",
     "too_many_messages",
+    "store_unavailable",
     "source_label",
     "sources_label",
     "button_topic",

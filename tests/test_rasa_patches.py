@@ -24,6 +24,7 @@ RASA_SOURCES = {
     "RemoteAction.run": "ccabf6f1160d527a",
     "RemoteAction._validate_action_result": "f8cdb4be68123961",
     "rasa.server.add_root_route": "acc5f7c278af32f8",
+    "Agent.handle_message": "ba53507e4d5532a3",
 }
 
 
@@ -178,7 +179,9 @@ def test_revert_restores_rasa_and_apply_patches_again() -> None:
     patches.revert()
     try:
         assert not getattr(RemoteAction.run, "_netchemo_patched", False)
-        assert RemoteAction._validate_action_result is not patches.validate_action_result
+        assert (
+            RemoteAction._validate_action_result is not patches.validate_action_result
+        )
     finally:
         patches.apply()
     assert getattr(RemoteAction.run, "_netchemo_patched", False)
