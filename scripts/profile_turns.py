@@ -59,16 +59,19 @@ def wait_for(url: str, timeout: float = 120.0) -> None:
 
 async def run(model: Path, count: int, without_patches: bool) -> pstats.Stats:
     """Load the agent in this process, warm it up, then profile ``count`` messages."""
-    import bot.rasa_patches as patches
     from rasa.core.agent import load_agent
     from rasa.core.utils import AvailableEndpoints
+
+    import bot.rasa_patches as patches
 
     patches.apply()
     if without_patches:
         patches.revert()
     agent = await load_agent(
         model_path=str(model),
-        endpoints=AvailableEndpoints.read_endpoints(str(ROOT / "bot" / "endpoints.yml")),
+        endpoints=AvailableEndpoints.read_endpoints(
+            str(ROOT / "bot" / "endpoints.yml")
+        ),
     )
     qs = questions()
     await agent.handle_text("hello", sender_id=f"warm-{uuid.uuid4().hex}")
@@ -83,7 +86,11 @@ async def run(model: Path, count: int, without_patches: bool) -> pstats.Stats:
         return time.process_time() - started
 
     plain = await turns("plain")
-    logger.info("%.1f ms CPU per message (no profiler), %d messages", plain * 1000 / count, count)
+    logger.info(
+        "%.1f ms CPU per message (no profiler), %d messages",
+        plain * 1000 / count,
+        count,
+    )
     profiler = cProfile.Profile()
     profiler.enable()
     await turns("profiled")
@@ -96,7 +103,9 @@ def report(stats: pstats.Stats, count: int, top: int = 15) -> str:
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
     total = getattr(stats, "total_tt", 0.0)
-    out.write(f"messages: {count}; profiled time per message: {total * 1000 / count:.1f} ms\n")
+    out.write(
+        f"messages: {count}; profiled time per message: {total * 1000 / count:.1f} ms\n"
+    )
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top * 2)
     return out.getvalue()
