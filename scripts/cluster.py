@@ -164,7 +164,7 @@ def render_nginx(port: int, rasa_ports: List[int], prefix: Path) -> str:
             f"user {pwd.getpwuid(os.getuid()).pw_name} "
             f"{grp.getgrgid(os.getgid()).gr_name};"
         )
-    return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+    return string.Template(TEMPLATE.read_text(encoding="utf-8")).safe_substitute(
         user_line=user,
         prefix=str(prefix),
         listen=f"127.0.0.1:{port}",

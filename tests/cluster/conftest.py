@@ -139,7 +139,7 @@ class TcpProxy:
             self._conns.clear()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def model() -> Path:
     """The trained model (server tests run from ``make test-cluster``)."""
     raw = os.environ.get("NETCHEMO_MODEL")
