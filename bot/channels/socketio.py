@@ -54,6 +54,7 @@ that, or the session ids, which only this server can sign).
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -209,7 +210,9 @@ class WidgetSocketIOInput(SocketIOInput):
             credentials.get("jwt_key"),
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
-            cors_allowed_origins=credentials.get("cors_allowed_origins"),
+            # WIDGET_ALLOWED_ORIGINS (comma-separated) replaces the credentials' list.
+            cors_allowed_origins=os.environ.get("WIDGET_ALLOWED_ORIGINS")
+            or credentials.get("cors_allowed_origins"),
             max_message_chars=credentials.get("max_message_chars"),
         )
 
