@@ -234,20 +234,31 @@ CRISIS = [
 ]
 
 OTHER_LANGUAGE = [
-    "hoe wordt capecitabine gegeven?",  # Dutch
-    "hur tar man temozolomid?",  # Swedish
-    "hvordan tager man kemoterapi tabletter?",  # Danish
-    "hvordan tar jeg cellegift tabletter?",  # Norwegian
     "¿Qué es CAPTEM?",
     "Qu'est-ce que la chimiothérapie?",
-    "Was ist Capecitabin?",
+    "Was ist eine Chemotherapie und wie wirkt sie?",
     "Cos'è la chemioterapia?",
     "O que é quimioterapia?",
     "Wat zijn de bijwerkingen van chemotherapie?",
     "Czy to jest chemioterapia?",
     "什么是化疗",
     "Что такое химиотерапия?",
+    "Bonjour, je voudrais savoir comment on prend la chimiothérapie",
+]
+
+# Since the lingua detector (config/safety/language.yml) replaced the word lists, these
+# are no longer FORCED to other_language: languages outside the detector's set
+# (Scandinavian), or too short for it to be sure. The trained classifier still has
+# other_language examples for them; what matters for safety is that an English message
+# is never forced to other_language (see test_safety_language.py).
+LEFT_TO_THE_CLASSIFIER = [
+    "hoe wordt capecitabine gegeven?",  # Dutch
+    "hur tar man temozolomid?",  # Swedish
+    "hvordan tager man kemoterapi tabletter?",  # Danish
+    "hvordan tar jeg cellegift tabletter?",  # Norwegian
+    "Was ist Capecitabin?",
     "Hola",
+    "merci",
     "Bonjour, j'ai une question",
 ]
 
@@ -789,11 +800,18 @@ def test_british_thanks_is_english(component: SafetyIntentOverride, text: str) -
     assert intent_of(run(component, text, intent="thank")) == "thank"
 
 
-@pytest.mark.parametrize("text", ["merci", "hola", "danke schön", "gracias"])
+@pytest.mark.parametrize("text", ["danke schön", "gracias"])
 def test_short_foreign_words_still_other_language(
     component: SafetyIntentOverride, text: str
 ) -> None:
     assert intent_of(run(component, text)) == INTENT_OTHER_LANGUAGE
+
+
+@pytest.mark.parametrize("text", LEFT_TO_THE_CLASSIFIER)
+def test_unsure_languages_are_left_to_the_classifier(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    assert intent_of(run(component, text)) == CLASSIFIED
 
 
 # ---------------------------------------------------------------------------------------

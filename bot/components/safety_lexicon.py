@@ -1,0 +1,363 @@
+"""Load and validate the safety lexicon: the reviewed YAML files in ``config/safety/``.
+
+The wording that decides whether a message is a red flag, a crisis, a personal-advice
+question or not English lives in those files (each with a JSON Schema in
+``config/safety/schema/``, a ``reviewed`` date and ``reviewed_by`` role); this module
+only reads them. A broken file fails loudly at load, naming the file, the pattern id and
+the field: ``config/safety/red_flags.yml, pattern 'fever_02', field 'pattern': ...``.
+
+The directory can be overridden with the environment variable ``NETCHEMO_SAFETY_LEXICON``
+(a relative path is resolved from the repo root).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
+
+import jsonschema
+import yaml
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = REPO_ROOT / "config" / "safety"
+ENV_VAR = "NETCHEMO_SAFETY_LEXICON"
+_MACRO_RE = re.compile(r"@([A-Z][A-Z_]*)")
+
+# file -> schema file
+FILES: Dict[str, str] = {
+    "macros.yml": "macros.json",
+    "typos.yml": "typos.json",
+    "red_flags.yml": "patterns.json",
+    "crisis.yml": "patterns.json",
+    "personal_advice.yml": "patterns.json",
+    "negation.yml": "negation.json",
+    "content_words.yml": "words.json",
+    "language.yml": "language.json",
+}
+
+
+class LexiconError(ValueError):
+    """A safety lexicon file is missing, malformed or inconsistent."""
+
+    def __init__(
+        self,
+        path: Path,
+        message: str,
+        pattern_id: str | None = None,
+        field_name: str | None = None,
+    ) -> None:
+        where = _display(path)
+        if pattern_id:
+            where += f", pattern {pattern_id!r}"
+        if field_name:
+            where += f", field {field_name!r}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.pattern_id = pattern_id
+        self.field_name = field_name
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One pattern line with its examples."""
+
+    id: str
+    category: str
+    pattern: str
+    matches: Tuple[str, ...]
+    not_matches: Tuple[str, ...]
+    source: Path
+
+
+@dataclass(frozen=True)
+class PatternFile:
+    """A red_flags / crisis / personal_advice file."""
+
+    categories: Dict[str, Tuple[Pattern, ...]]
+    negatable: Dict[str, Tuple[Pattern, ...]] = field(default_factory=dict)
+    exclusions: Tuple[Pattern, ...] = ()
+    substrings: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+
+    def all_patterns(self) -> List[Pattern]:
+        """Every pattern of the file, in definition order."""
+        found = [p for group in self.categories.values() for p in group]
+        found += [p for group in self.negatable.values() for p in group]
+        return found + list(self.exclusions)
+
+
+@dataclass(frozen=True)
+class TypoRegex:
+    """A regular expression for one word's many misspellings."""
+
+    id: str
+    canonical: str
+    regex: re.Pattern
+    min_length: int
+    max_length: int
+    matches: Tuple[str, ...]
+    not_matches: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Messages a word list or setting must (``matches``) and must not affect."""
+
+    matches: Tuple[str, ...]
+    not_matches: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    """How the other-language check is configured (language.yml)."""
+
+    languages: Tuple[str, ...]
+    max_english_confidence: float
+    non_latin_share: float
+    examples: Examples
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The whole safety lexicon, validated."""
+
+    directory: Path
+    macros: Dict[str, str]
+    typos: Dict[str, str]
+    typo_regexes: Tuple[TypoRegex, ...]
+    red_flags: PatternFile
+    crisis: PatternFile
+    personal_advice: PatternFile
+    negation_cues: FrozenSet[str]
+    negation_fillers: FrozenSet[str]
+    negation_window: int
+    negation_examples: Examples
+    no_content_words: FrozenSet[str]
+    content_examples: Examples
+    language: LanguageSettings
+    reviewed: Dict[str, str]
+
+    def pattern_files(self) -> Dict[str, PatternFile]:
+        """name -> pattern file (for tests and tools)."""
+        return {
+            "red_flags": self.red_flags,
+            "crisis": self.crisis,
+            "personal_advice": self.personal_advice,
+        }
+
+
+def _read(path: Path, schema_dir: Path, schema_name: str) -> Dict[str, Any]:
+    """Read one YAML file and validate it against its JSON Schema."""
+    if not path.is_file():
+        raise LexiconError(path, "file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LexiconError(path, f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LexiconError(path, "must be a mapping")
+    first_line = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    if f"$schema=./schema/{schema_name}" not in first_line:
+        raise LexiconError(
+            path,
+            f"first line must be '# yaml-language-server: $schema=./schema/"
+            f"{schema_name}'",
+        )
+    schema = json.loads((schema_dir / schema_name).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        path_parts = list(error.absolute_path)
+        raise LexiconError(
+            path,
+            error.message,
+            pattern_id=_pattern_id_at(data, path_parts),
+            field_name=".".join(str(p) for p in path_parts) or None,
+        )
+    return data
+
+
+def _pattern_id_at(data: Any, parts: List[Any]) -> str | None:
+    """The ``id`` of the innermost pattern object on a JSON path, if any."""
+    found = None
+    node = data
+    for part in parts:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            found = node["id"]
+    return found
+
+
+def _words(text: str) -> FrozenSet[str]:
+    return frozenset(str(text).split())
+
+
+def _examples(data: Mapping[str, Any]) -> Examples:
+    return Examples(tuple(data["matches"]), tuple(data["not_matches"]))
+
+
+def _patterns(
+    path: Path,
+    category: str,
+    items: List[Dict[str, Any]],
+    macros: Mapping[str, str],
+    seen: Dict[str, Path],
+) -> Tuple[Pattern, ...]:
+    """Patterns of one category; checks ids are unique and macros exist."""
+    result = []
+    for item in items:
+        pid = item["id"]
+        if pid in seen and seen[pid] == path:
+            raise LexiconError(path, "duplicate pattern id", pid, "id")
+        seen[pid] = path
+        for name in _MACRO_RE.findall(item["pattern"]):
+            if name not in macros:
+                raise LexiconError(path, f"unknown macro @{name}", pid, "pattern")
+        result.append(
+            Pattern(
+                pid,
+                category,
+                " ".join(item["pattern"].split()),
+                tuple(item["matches"]),
+                tuple(item["not_matches"]),
+                path,
+            )
+        )
+    return tuple(result)
+
+
+def _pattern_file(
+    path: Path, data: Dict[str, Any], macros: Mapping[str, str]
+) -> PatternFile:
+    seen: Dict[str, Path] = {}
+    categories = {
+        name: _patterns(path, name, items, macros, seen)
+        for name, items in data["categories"].items()
+    }
+    negatable = {
+        name: _patterns(path, name, items, macros, seen)
+        for name, items in (data.get("negatable") or {}).items()
+    }
+    exclusions = _patterns(path, "exclude", data.get("exclusions") or [], macros, seen)
+    substrings = {k: tuple(v) for k, v in (data.get("substrings") or {}).items()}
+    return PatternFile(categories, negatable, exclusions, substrings)
+
+
+def load_lexicon(directory: Path | str | None = None) -> Lexicon:
+    """Read and validate every lexicon file (uncached; see :func:`default_lexicon`).
+
+    Args:
+        directory: the lexicon directory; default ``$NETCHEMO_SAFETY_LEXICON`` or
+            ``config/safety``.
+
+    Raises:
+        LexiconError: naming the file, pattern id and field of the first problem.
+    """
+    if directory is None:
+        directory = os.environ.get(ENV_VAR) or DEFAULT_DIR
+    directory = Path(directory)
+    if not directory.is_absolute():
+        directory = REPO_ROOT / directory
+    schema_dir = directory / "schema"
+    raw = {
+        name: _read(directory / name, schema_dir, schema)
+        for name, schema in FILES.items()
+    }
+    macros = dict(raw["macros.yml"]["macros"])
+    macro_path = directory / "macros.yml"
+    for name, value in macros.items():
+        for ref in _MACRO_RE.findall(value):
+            raise LexiconError(
+                macro_path,
+                f"macros cannot use macros (@{ref})",
+                field_name=f"macros.{name}",
+            )
+    typo_data = raw["typos.yml"]
+    typos: Dict[str, str] = {}
+    for canonical, variants in typo_data["groups"].items():
+        for variant in variants:
+            if variant in typos and typos[variant] != canonical:
+                raise LexiconError(
+                    directory / "typos.yml",
+                    f"{variant!r} maps to two words",
+                    field_name=f"groups.{canonical}",
+                )
+            typos[variant] = canonical
+    regexes = []
+    for item in typo_data.get("regexes") or []:
+        try:
+            compiled = re.compile(item["regex"])
+        except re.error as exc:
+            raise LexiconError(
+                directory / "typos.yml", str(exc), item["id"], "regex"
+            ) from exc
+        regexes.append(
+            TypoRegex(
+                item["id"],
+                item["canonical"],
+                compiled,
+                item["min_length"],
+                item["max_length"],
+                tuple(item["matches"]),
+                tuple(item["not_matches"]),
+            )
+        )
+    negation = raw["negation.yml"]
+    content = raw["content_words.yml"]
+    language = raw["language.yml"]
+    return Lexicon(
+        directory=directory,
+        macros=macros,
+        typos=typos,
+        typo_regexes=tuple(regexes),
+        red_flags=_pattern_file(
+            directory / "red_flags.yml", raw["red_flags.yml"], macros
+        ),
+        crisis=_pattern_file(directory / "crisis.yml", raw["crisis.yml"], macros),
+        personal_advice=_pattern_file(
+            directory / "personal_advice.yml", raw["personal_advice.yml"], macros
+        ),
+        negation_cues=_words(negation["cues"]),
+        negation_fillers=_words(negation["fillers"]),
+        negation_window=int(negation["window"]),
+        negation_examples=_examples(negation),
+        no_content_words=_words(content["words"]),
+        content_examples=_examples(content),
+        language=LanguageSettings(
+            tuple(language["languages"]),
+            float(language["max_english_confidence"]),
+            float(language["non_latin_share"]),
+            _examples(language),
+        ),
+        reviewed={name: str(data["reviewed"]) for name, data in raw.items()},
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached(directory: str) -> Lexicon:
+    return load_lexicon(directory)
+
+
+def default_lexicon(directory: Path | str | None = None) -> Lexicon:
+    """The lexicon, loaded once per directory per process."""
+    if directory is None:
+        directory = os.environ.get(ENV_VAR) or DEFAULT_DIR
+    return _cached(str(directory))

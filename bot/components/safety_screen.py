@@ -1,0 +1,297 @@
+"""The deterministic safety screen: red flags, crisis, personal advice, other language.
+
+:class:`SafetyScreen` is plain Python (no Rasa needed), built from the reviewed lexicon
+in ``config/safety/`` (``bot/components/safety_lexicon.py``) and the temperature rules
+(``bot/components/temperature.py``). ``bot/components/safety.py`` wraps it as the NLU
+component that forces the intents.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Set, Tuple
+
+import spacy
+from spacy.tokens import Doc
+
+from bot.components.safety_language import LanguageCheck, TermSpans
+from bot.components.safety_lexicon import Lexicon, default_lexicon
+from bot.components.safety_patterns import Match, PatternCompiler, RuleSet, not_excluded
+from bot.components.safety_text import (
+    TAG_RE,
+    WORD_ANY_SCRIPT_RE,
+    Canonicaliser,
+    normalise_text,
+)
+from bot.components.temperature import find_readings, judge
+from bot.settings import DEFAULT_LOW_TEMPERATURE_THRESHOLD_C
+
+logger = logging.getLogger(__name__)
+
+INTENT_RED_FLAG = "red_flag"
+# A red flag and crisis wording in one message: its own rule sends the urgent message, then
+# crisis support, with domain responses only (data/stories/rules_safety.yml).
+INTENT_RED_FLAG_CRISIS = "red_flag_crisis"
+INTENT_CRISIS = "crisis"
+INTENT_OTHER_LANGUAGE = "other_language"
+INTENT_PERSONAL_ADVICE = "ask_personal_advice"
+TEMPERATURE_REASON = "temperature_reading"
+LOW_TEMPERATURE_REASON = "low_temperature_reading"
+TEMPERATURE_MENTION = "temperature"
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    """What the screen found in one message.
+
+    Attributes:
+        red_flags: red-flag categories found (sorted), e.g. ``("fever",)``.
+        crisis: crisis categories found (sorted).
+        personal_advice: personal-advice categories found (sorted), e.g. ``("dose",)``;
+            only looked for when there is no red flag and no crisis.
+        other_language: True if the message looks like it is not in English.
+        negated: red-flag categories suppressed by an explicit negation.
+    """
+
+    red_flags: Tuple[str, ...] = ()
+    crisis: Tuple[str, ...] = ()
+    personal_advice: Tuple[str, ...] = ()
+    other_language: bool = False
+    negated: Tuple[str, ...] = ()
+
+    @property
+    def intent(self) -> str | None:
+        """The intent to force, or None to leave the classifier's prediction alone.
+
+        Priority: red flag (with crisis wording: red_flag_crisis) > crisis > personal
+        advice > other language.
+        """
+        if self.red_flags:
+            return INTENT_RED_FLAG_CRISIS if self.crisis else INTENT_RED_FLAG
+        if self.crisis:
+            return INTENT_CRISIS
+        if self.personal_advice:
+            return INTENT_PERSONAL_ADVICE
+        if self.other_language:
+            return INTENT_OTHER_LANGUAGE
+        return None
+
+
+class SafetyScreen:
+    """Deterministic red-flag / crisis / language screen for one message at a time.
+
+    Build once (compiles ~330 small matchers: about half a second), then call
+    :meth:`screen` (about 0.05-0.15 ms for a typical message without the language
+    check; the language detector adds about 1-2 ms when it runs).
+    """
+
+    def __init__(
+        self,
+        temperature_threshold_c: float,
+        detect_other_language: bool = True,
+        detect_personal_advice: bool = True,
+        low_temperature_threshold_c: float = DEFAULT_LOW_TEMPERATURE_THRESHOLD_C,
+        lexicon: Lexicon | None = None,
+        term_spans: TermSpans | None = None,
+    ) -> None:
+        """Compile the matchers.
+
+        Args:
+            temperature_threshold_c: readings at or above this (deg C) are red flags.
+            detect_other_language: whether to flag non-English messages.
+            detect_personal_advice: whether to flag personal dose / treatment questions.
+            low_temperature_threshold_c: readings below this (deg C) are red flags.
+            lexicon: the safety lexicon (default: ``config/safety/``).
+            term_spans: finds KB terms for the language check (default: none removed).
+        """
+        self.temperature_threshold_c = float(temperature_threshold_c)
+        self.low_temperature_threshold_c = float(low_temperature_threshold_c)
+        if self.low_temperature_threshold_c >= self.temperature_threshold_c:
+            raise ValueError("the low temperature threshold must be below the high one")
+        self.detect_other_language = detect_other_language
+        self.detect_personal_advice = detect_personal_advice
+        self.lexicon = lexicon or default_lexicon()
+        lex = self.lexicon
+        self._nlp = spacy.blank("en")
+        self._canonical = Canonicaliser(lex.typos, lex.typo_regexes)
+        common = lex.negation_cues | lex.negation_fillers | lex.no_content_words
+        compiler = PatternCompiler(self._nlp, self._canonical, lex.macros, common)
+        self._red = self._categories(compiler, lex.red_flags.categories)
+        self._exclusions = compiler.rule_set(lex.red_flags.exclusions, "exclude")
+        self._crisis = self._categories(compiler, lex.crisis.categories)
+        self._crisis_negatable = self._categories(compiler, lex.crisis.negatable)
+        self._crisis_exclusions = compiler.rule_set(lex.crisis.exclusions, "exclude")
+        self._personal = self._categories(compiler, lex.personal_advice.categories)
+        self._personal_exclusions = compiler.rule_set(
+            lex.personal_advice.exclusions, "exclude"
+        )
+        self._non_latin_red = [
+            (label, re.compile("|".join(re.escape(s) for s in words)))
+            for label, words in lex.red_flags.substrings.items()
+        ]
+        crisis_words = [w for words in lex.crisis.substrings.values() for w in words]
+        self._non_latin_crisis = re.compile(
+            "|".join(re.escape(s) for s in crisis_words)
+        )
+        self.language = LanguageCheck(lex.language, term_spans)
+
+    @staticmethod
+    def _categories(compiler: PatternCompiler, categories: Dict) -> RuleSet:
+        patterns = [p for group in categories.values() for p in group]
+        return compiler.rule_set(patterns)
+
+    # -- tokenising -------------------------------------------------------------------
+    def _doc(self, normalised: str, sentinel: bool = True) -> Doc:
+        """Tokenise and set canonical norms.
+
+        Args:
+            normalised: output of :func:`normalise_text`.
+            sentinel: append " ." so patterns can treat the end of the message like
+                punctuation ("I can't go on" vs "I can't go on holiday").
+        """
+        doc = self._nlp.make_doc(normalised + " ." if sentinel else normalised)
+        for token in doc:
+            norm = token.norm_
+            canonical = self._canonical(norm)
+            if canonical != norm:
+                token.norm_ = canonical
+        return doc
+
+    def _negated(self, doc: Doc, start: int) -> bool:
+        """True if an explicit negation cue sits just before ``doc[start]``."""
+        lex = self.lexicon
+        i = start - 1
+        while i >= 0 and start - i <= lex.negation_window:
+            norm = doc[i].norm_
+            if norm in lex.negation_cues:
+                return True
+            if norm not in lex.negation_fillers:
+                return False
+            i -= 1
+        return False
+
+    # -- the parts --------------------------------------------------------------------
+    def _red_flags(self, doc: Doc, norms: FrozenSet[str]) -> Tuple[Set[str], Set[str]]:
+        found: Set[str] = set()
+        negated: Set[str] = set()
+        matches = self._red.run(doc, norms)
+        if not matches:
+            return found, negated
+        excluded = self._exclusions.run(doc, norms)
+        for label, start, _end, _pid in not_excluded(matches, excluded):
+            if self._negated(doc, start):
+                negated.add(label)
+            else:
+                found.add(label)
+        return found, negated
+
+    def _crisis_found(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
+        matches = self._crisis.run(doc, norms)
+        if matches:
+            matches = not_excluded(matches, self._crisis_exclusions.run(doc, norms))
+        found = {m[0] for m in matches}
+        for label, start, _end, _pid in self._crisis_negatable.run(doc, norms):
+            if not self._negated(doc, start):
+                found.add(label)
+        return found
+
+    def _personal_found(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
+        matches = self._personal.run(doc, norms)
+        if matches:
+            matches = not_excluded(matches, self._personal_exclusions.run(doc, norms))
+        return {m[0] for m in matches}
+
+    @staticmethod
+    def has_content(text: str | None) -> bool:
+        """True if ``text`` has at least one content word.
+
+        HTML-like tags are removed first; then numbers, punctuation, template syntax and
+        the words of ``config/safety/content_words.yml`` do not count. Any letter in a
+        non-Latin script counts as content.
+        """
+        if not text:
+            return False
+        words = WORD_ANY_SCRIPT_RE.findall(normalise_text(TAG_RE.sub(" ", text)))
+        empty = default_lexicon().no_content_words
+        return any((len(w) >= 2 or not w.isascii()) and w not in empty for w in words)
+
+    def temperature_readings_c(self, normalised: str, doc: Doc) -> List[float]:
+        """Temperatures (deg C) stated in the text; other numbers are ignored.
+
+        See :func:`bot.components.temperature.find_readings`.
+        """
+        return [r.celsius for r in find_readings(normalised, (t.norm_ for t in doc))]
+
+    def is_other_language(self, text: str) -> bool:
+        """True if ``text`` is not English (see ``bot/components/safety_language.py``)."""
+        return self.language.is_other_language(TAG_RE.sub(" ", text))
+
+    def explain(self, text: str) -> Set[str]:
+        """Ids of every pattern that fires on ``text`` (before negation and
+        exclusions), for the lexicon's example tests and diagnostics."""
+        doc = self._doc(normalise_text(text))
+        norms = frozenset(t.norm_ for t in doc)
+        sets: List[RuleSet] = [
+            self._red,
+            self._exclusions,
+            self._crisis,
+            self._crisis_negatable,
+            self._crisis_exclusions,
+            self._personal,
+            self._personal_exclusions,
+        ]
+        matches: List[Match] = [m for rules in sets for m in rules.run(doc, norms)]
+        return {m[3] for m in matches}
+
+    def screen(self, text: str | None) -> SafetyResult:
+        """Screen one message.
+
+        Args:
+            text: raw user text (``None`` or empty gives an empty result).
+
+        Returns:
+            What was found; ``result.intent`` is the intent to force, if any.
+        """
+        if not text or not text.strip():
+            return SafetyResult()
+        normalised = normalise_text(text)
+        doc = self._doc(normalised)
+
+        norms = frozenset(t.norm_ for t in doc)
+        red, negated = self._red_flags(doc, norms)
+        for label, regex in self._non_latin_red:
+            if regex.search(normalised):
+                red.add(label)
+        verdict = judge(
+            find_readings(normalised, norms),
+            self.low_temperature_threshold_c,
+            self.temperature_threshold_c,
+        )
+        if verdict.high:
+            red.add(TEMPERATURE_REASON)
+        if verdict.low:
+            red.add(LOW_TEMPERATURE_REASON)
+        if verdict.normal and not (verdict.high or verdict.low):
+            # "my temperature is 37.2": the reading, not the word, decides. A word for
+            # feeling unwell still escalates ("I feel awful, my temperature is 36.8").
+            red.discard(TEMPERATURE_MENTION)
+
+        crisis = self._crisis_found(doc, norms)
+        if self._non_latin_crisis.search(normalised):
+            crisis.add("suicide")
+
+        personal: Set[str] = set()
+        if not red and not crisis and self.detect_personal_advice:
+            personal = self._personal_found(doc, norms)
+        other = False
+        if not red and not crisis and not personal and self.detect_other_language:
+            other = self.is_other_language(text)
+        return SafetyResult(
+            red_flags=tuple(sorted(red)),
+            crisis=tuple(sorted(crisis)),
+            personal_advice=tuple(sorted(personal)),
+            other_language=other,
+            negated=tuple(sorted(negated - red)),
+        )

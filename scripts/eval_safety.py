@@ -1,0 +1,346 @@
+"""Evaluate the deterministic safety screen on the safety suites, and snapshot it.
+
+Modes:
+
+* default: red-flag recall, false-alarm rate and crisis recall of the in-process
+  :class:`~bot.components.safety_screen.SafetyScreen` on our own suites
+  (``tests/safety/*.yml`` plus the red-flag and crisis conversation scripts) and on the
+  blind suites (``tests/safety_blind/*.yml``), with gates. For the blind suites only
+  aggregate numbers are printed, never a message (they are kept unseen on purpose).
+* ``--snapshot OUT``: write the screen's verdict for every message of the training data,
+  the conversation scripts and the safety unit tests' parametrizations (JSON).
+* ``--compare FILE``: re-screen the messages of a snapshot and list the differences.
+
+Usage: ``python scripts/eval_safety.py [--blind] [--snapshot OUT | --compare FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bot.components.safety import SafetyScreen, build_screen  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+OWN_DIR = REPO_ROOT / "tests" / "safety"
+BLIND_DIR = REPO_ROOT / "tests" / "safety_blind"
+CONVERSATIONS = REPO_ROOT / "tests" / "conversations"
+TEST_MODULES = (
+    "tests/components/test_safety.py",
+    "tests/components/test_safety_temperature.py",
+    "tests/components/test_safety_mentions.py",
+)
+_ANNOTATION_RE = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)|\[([^\]]+)\]\{[^}]*\}")
+
+# Gates (fraction). Own suites: the issue's targets. Blind suites: see mk/safety.mk.
+GATES = {"red_flag_recall": 1.0, "false_alarm_rate": 0.05, "crisis_recall": 1.0}
+
+
+def make_screen() -> SafetyScreen:
+    """The screen as the NLU pipeline builds it, from config/safety.yml."""
+    return build_screen()
+
+
+def _strip(text: str) -> str:
+    return _ANNOTATION_RE.sub(lambda m: m.group(1) or m.group(2), text).strip()
+
+
+def nlu_messages(paths: Iterable[Path]) -> List[Tuple[str, str]]:
+    """(intent, text) for every example in Rasa NLU YAML files."""
+    found: List[Tuple[str, str]] = []
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu") or []:
+            intent = block.get("intent")
+            if not intent:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    found.append((intent, _strip(line[2:])))
+    return found
+
+
+def conversation_messages(
+    paths: Iterable[Path], expect: str | None = None
+) -> List[Tuple[str, str]]:
+    """(file stem, text) for the user turns of the conversation scripts.
+
+    Args:
+        paths: script files.
+        expect: ``"urgent"`` keeps the turns expected to get the urgent reply first,
+            ``"crisis"`` those expected to get ``utter_crisis``; None keeps all.
+    """
+    from convtest.script import parse_file
+
+    found: List[Tuple[str, str]] = []
+    for path in paths:
+        conversations, _ = parse_file(path)
+        for conversation in conversations:
+            for step in conversation.steps:
+                if not step.user:
+                    continue
+                if expect == "urgent" and not step.expect.urgent_first:
+                    continue
+                if expect == "crisis" and "utter_crisis" not in step.expect.responses:
+                    continue
+                found.append((path.stem, step.user))
+    return found
+
+
+def _strings(value: Any, depth: int = 0) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)) and depth < 2:
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def test_parametrizations() -> List[Tuple[str, str]]:
+    """(module, text) for the strings in the safety unit tests' module-level lists."""
+    found: List[Tuple[str, str]] = []
+    for rel in TEST_MODULES:
+        path = REPO_ROOT / rel
+        if not path.exists():
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        assert spec.loader is not None
+        spec.loader.exec_module(module)
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, (list, tuple)):
+                found += [(path.stem, s) for s in _strings(value) if s.strip()]
+    return found
+
+
+def corpus() -> List[Tuple[str, str]]:
+    """Every message the snapshot covers, deduplicated, as (source, text)."""
+    items = nlu_messages(sorted((REPO_ROOT / "data" / "nlu").glob("*.yml")))
+    items += conversation_messages(sorted(CONVERSATIONS.glob("*.yml")))
+    items += test_parametrizations()
+    seen: Dict[str, str] = {}
+    for source, text in items:
+        seen.setdefault(text, source)
+    return [(source, text) for text, source in seen.items()]
+
+
+def verdict(screen: SafetyScreen, text: str) -> Dict[str, Any]:
+    """The screen's result as plain JSON data."""
+    result = asdict(screen.screen(text))
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in result.items()}
+
+
+def snapshot(screen: SafetyScreen, out: Path) -> int:
+    """Write every corpus message's verdict to ``out``; returns the message count."""
+    rows = [
+        {"source": source, "text": text, "verdict": verdict(screen, text)}
+        for source, text in corpus()
+    ]
+    out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    return len(rows)
+
+
+def compare(screen: SafetyScreen, path: Path, fields: Sequence[str]) -> List[Dict]:
+    """Rows of a snapshot whose verdict (restricted to ``fields``) changed."""
+    changed = []
+    for row in json.loads(path.read_text(encoding="utf-8")):
+        now = verdict(screen, row["text"])
+        before = {k: row["verdict"].get(k) for k in fields}
+        after = {k: now.get(k) for k in fields}
+        if before != after:
+            changed.append({**row, "before": before, "after": after})
+    return changed
+
+
+ALARM_INTENTS = frozenset({"red_flag", "red_flag_crisis", "crisis"})
+RED_FLAG_INTENTS = frozenset({"red_flag", "red_flag_crisis"})
+CRISIS_INTENTS = frozenset({"crisis", "red_flag_crisis"})
+
+
+@dataclass
+class SuiteResult:
+    """Aggregate result of one suite: hits out of total, overall and per class."""
+
+    name: str
+    measure: str
+    hits: int = 0
+    total: int = 0
+    per_class: Dict[str, List[int]] | None = None
+
+    @property
+    def rate(self) -> float:
+        """hits / total (0 for an empty suite)."""
+        return self.hits / self.total if self.total else 0.0
+
+
+def suite_messages(path: Path) -> List[Dict[str, str]]:
+    """``messages: [{text, class, lang?}]`` of a safety suite file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [m for m in data.get("messages") or [] if isinstance(m, dict)]
+
+
+def score(
+    screen: SafetyScreen,
+    name: str,
+    measure: str,
+    items: Sequence[Tuple[str, str]],
+    wanted: frozenset,
+) -> Tuple[SuiteResult, List[str]]:
+    """Count messages whose forced intent is in ``wanted``; returns misses' texts too.
+
+    For a false-alarm suite ``hits`` are the false alarms.
+    """
+    result = SuiteResult(name, measure, per_class={})
+    misses: List[str] = []
+    false_alarm = measure == "false_alarm_rate"
+    for cls, text in items:
+        hit = screen.screen(text).intent in wanted
+        counts = result.per_class.setdefault(cls, [0, 0])
+        counts[0] += hit
+        counts[1] += 1
+        result.hits += hit
+        result.total += 1
+        if hit == false_alarm:
+            misses.append(text)
+    return result, misses
+
+
+def own_suites(screen: SafetyScreen) -> List[Tuple[SuiteResult, List[str]]]:
+    """Our suites: tests/safety/*.yml and the red-flag / crisis conversation scripts."""
+    out = []
+    red = [
+        ("script", t)
+        for _, t in conversation_messages(
+            [CONVERSATIONS / "safety_red_flags.yml"], "urgent"
+        )
+    ]
+    own_red = OWN_DIR / "red_flags.yml"
+    if own_red.exists():
+        red += [(m.get("class", "?"), m["text"]) for m in suite_messages(own_red)]
+    out.append(score(screen, "own red flags", "red_flag_recall", red, RED_FLAG_INTENTS))
+    crisis = [
+        ("script", t)
+        for _, t in conversation_messages(
+            [CONVERSATIONS / "safety_crisis.yml"], "crisis"
+        )
+    ]
+    out.append(score(screen, "own crisis", "crisis_recall", crisis, CRISIS_INTENTS))
+    fa = OWN_DIR / "false_alarms.yml"
+    if fa.exists():
+        items = [(m.get("class", "?"), m["text"]) for m in suite_messages(fa)]
+        out.append(
+            score(screen, "own false alarms", "false_alarm_rate", items, ALARM_INTENTS)
+        )
+    return out
+
+
+def blind_suites(screen: SafetyScreen) -> List[SuiteResult]:
+    """The blind suites: aggregate results only (messages are never returned)."""
+    specs = (
+        ("red_flags.yml", "red_flag_recall", RED_FLAG_INTENTS),
+        ("false_alarms.yml", "false_alarm_rate", ALARM_INTENTS),
+        ("crisis.yml", "crisis_recall", CRISIS_INTENTS),
+    )
+    results = []
+    for name, measure, wanted in specs:
+        path = BLIND_DIR / name
+        if not path.exists():
+            continue
+        items = [(m.get("class", "?"), m["text"]) for m in suite_messages(path)]
+        result, _ = score(screen, f"blind {name[:-4]}", measure, items, wanted)
+        results.append(result)
+    return results
+
+
+def passes(result: SuiteResult, gates: Dict[str, float]) -> bool:
+    """Whether the suite meets its gate."""
+    gate = gates[result.measure]
+    if result.measure == "false_alarm_rate":
+        return result.rate <= gate + 1e-9
+    return result.rate >= gate - 1e-9
+
+
+def _line(result: SuiteResult, gate: float, ok: bool) -> str:
+    classes = ", ".join(
+        f"{cls} {h}/{n}" for cls, (h, n) in sorted((result.per_class or {}).items())
+    )
+    return (
+        f"{result.name:<22} {result.measure:<17} {result.rate:6.1%}"
+        f" ({result.hits}/{result.total}) gate {gate:.0%} {'ok' if ok else 'FAIL'}"
+        f"\n    per class: {classes}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--snapshot", type=Path, help="write the verdict snapshot")
+    parser.add_argument("--compare", type=Path, help="diff against a snapshot")
+    parser.add_argument(
+        "--fields", default="red_flags,crisis,personal_advice,other_language,negated"
+    )
+    parser.add_argument("--blind", action="store_true", help="also the blind suites")
+    parser.add_argument(
+        "--blind-red-flag-gate", type=float, default=GATES["red_flag_recall"]
+    )
+    parser.add_argument(
+        "--blind-false-alarm-gate", type=float, default=GATES["false_alarm_rate"]
+    )
+    parser.add_argument(
+        "--blind-crisis-gate", type=float, default=GATES["crisis_recall"]
+    )
+    parser.add_argument("--show-misses", action="store_true", help="own suites only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    screen = make_screen()
+    out = sys.stdout.write
+    if args.snapshot:
+        out(
+            f"snapshot: {snapshot(screen, args.snapshot)} messages -> {args.snapshot}\n"
+        )
+        return 0
+    if args.compare:
+        changed = compare(screen, args.compare, args.fields.split(","))
+        for row in changed:
+            out(
+                f"{row['source']}: {row['text']!r}\n  {row['before']}\n  {row['after']}\n"
+            )
+        out(f"{len(changed)} verdicts changed\n")
+        return 0
+    failed = False
+    for result, misses in own_suites(screen):
+        ok = passes(result, GATES)
+        failed |= not ok
+        out(_line(result, GATES[result.measure], ok) + "\n")
+        if args.show_misses:
+            out("".join(f"    miss: {t!r}\n" for t in misses))
+    if args.blind:
+        gates = {
+            "red_flag_recall": args.blind_red_flag_gate,
+            "false_alarm_rate": args.blind_false_alarm_gate,
+            "crisis_recall": args.blind_crisis_gate,
+        }
+        for result in blind_suites(screen):
+            ok = passes(result, gates)
+            failed |= not ok
+            out(_line(result, gates[result.measure], ok) + "\n")
+    out("safety gates: " + ("FAILED" if failed else "all passed") + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
