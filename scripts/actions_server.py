@@ -126,10 +126,11 @@ def create_app(actions: str, token: str) -> Sanic:
 
 def main(argv: list | None = None) -> int:
     """Parse arguments, set up logging as rasa_sdk does, and serve until stopped."""
-    from bot.logging_filter import install as install_log_filter
     from rasa_sdk import utils
     from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
     from rasa_sdk.plugin import plugin_manager
+
+    from bot.logging_filter import install as install_log_filter
 
     parser = argparse.ArgumentParser(description="the hardened action server")
     parser.add_argument("--actions", default="actions", help="actions package")
