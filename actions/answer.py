@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.messages import dispatch_plan
-from actions.planning import plan_answer
+from actions.planning import plan_answer, with_safety_line
 from kb import load_kb
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ class ActionAnswerQuestion(Action):
     always ending with the disclaimer.
 
     Runs after every knowledge intent (rules in ``data/stories/rules_knowledge.yml``).
-    Reads: the latest intent and ``kb_term`` entities, slots ``topic`` and ``facet``.
+    Reads: the latest intent and ``kb_term`` entities, slots ``topic`` and ``facet``, and
+    ``safety.symptom_mention`` (adds the one-line safety reminder before the disclaimer).
     Sets: ``topic`` (last entry answered) and ``facet`` (what was asked about it).
     """
 
@@ -55,6 +56,8 @@ class ActionAnswerQuestion(Action):
             facet=tracker.get_slot("facet"),
             text=tracker.latest_message.get("text") or "",
         )
+        if (tracker.latest_message.get("safety") or {}).get("symptom_mention"):
+            plan = with_safety_line(plan)
         logger.debug(
             "answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids
         )

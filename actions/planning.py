@@ -13,6 +13,7 @@ from typing import Dict, List, Sequence, Tuple
 from kb.model import Entry, KnowledgeBase
 
 DISCLAIMER = "utter_disclaimer"
+SAFETY_LINE = "utter_symptom_safety_line"
 MAX_ENTRIES = 3  # answer at most this many topics named in one message
 # Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
 REFERENCE_WORDS = frozenset(
@@ -192,6 +193,21 @@ def plan_answer(
                          text=used_for.text, source=used_for.source)
                 )  # fmt: skip
     return Plan(parts + [Part(response=DISCLAIMER)], entries[-1].id, wanted)
+
+
+def with_safety_line(plan: Plan) -> Plan:
+    """``plan`` with the one-line safety reminder (``utter_symptom_safety_line``) added:
+    for a message about a symptom as a topic, negated or in the past, which the safety
+    component marked ``safety.symptom_mention`` instead of escalating. The line goes
+    just before the disclaimer (the disclaimer stays last), or at the end of a plan
+    without one (personal advice: the rule sends the boundary and disclaimer after)."""
+    line = Part(response=SAFETY_LINE)
+    parts = list(plan.parts)
+    if parts and parts[-1].response == DISCLAIMER:
+        parts.insert(len(parts) - 1, line)
+    else:
+        parts.append(line)
+    return Plan(parts, plan.topic, plan.facet)
 
 
 def kb_payload(kb: KnowledgeBase, part: Part) -> Dict[str, object]:

@@ -70,7 +70,9 @@ SAFETY_INTENTS: FrozenSet[str] = frozenset(
     {INTENT_RED_FLAG, INTENT_RED_FLAG_CRISIS, INTENT_CRISIS}
 )
 NO_CONTENT_REASON = "no_content"
+NORMAL_READING_REASON = "normal_temperature_reading"
 SAFETY_KEY = "safety"
+SYMPTOM_MENTION_KEY = "symptom_mention"
 
 
 def kb_term_spans(text: str) -> List[tuple]:
@@ -174,6 +176,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     intent_name,
                     self._reasons(result),
                     also_crisis=intent_name == INTENT_RED_FLAG_CRISIS,
+                    symptom_mention=result.symptom_mention,
                 )
                 continue
             previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
@@ -187,7 +190,38 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     [NO_CONTENT_REASON],
                     drop=SAFETY_INTENTS,
                 )
+            elif previous in SAFETY_INTENTS and result.only_normal_temperature:
+                # The classifier alone chose red_flag for "my temperature is 36.8" or
+                # "temp 37.1": a normal reading and nothing else. The reading decides
+                # (as it does for the screen): the next non-safety intent answers,
+                # with the one-line safety reminder.
+                self._force_intent(
+                    message,
+                    self._next_intent(message),
+                    [NORMAL_READING_REASON],
+                    drop=SAFETY_INTENTS,
+                    symptom_mention=True,
+                )
+            elif result.symptom_mention:
+                message.set(
+                    SAFETY_KEY,
+                    {
+                        SYMPTOM_MENTION_KEY: True,
+                        "reasons": list(result.mentioned or result.negated),
+                        "topic_frame": result.topic_frame,
+                    },
+                    add_to_output=True,
+                )
         return messages
+
+    @staticmethod
+    def _next_intent(message: Message) -> str:
+        """The classifier's best intent that is not a safety intent (or nlu_fallback)."""
+        for entry in message.get(INTENT_RANKING_KEY) or []:
+            name = entry.get(INTENT_NAME_KEY)
+            if name and name not in SAFETY_INTENTS and name != INTENT_OTHER_LANGUAGE:
+                return str(name)
+        return DEFAULT_NLU_FALLBACK_INTENT_NAME
 
     @staticmethod
     def _reasons(result: SafetyResult) -> List[str]:
@@ -210,6 +244,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
         reasons: List[str],
         drop: FrozenSet[str] = frozenset(),
         also_crisis: bool = False,
+        symptom_mention: bool = False,
     ) -> None:
         """Set ``name`` as the intent (confidence 1.0, first in the ranking) and mark it.
 
@@ -219,6 +254,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             reasons: category labels for ``message["safety"]`` (never user text).
             drop: further intents to remove from the ranking.
             also_crisis: a red flag was forced but crisis wording was found too.
+            symptom_mention: the answer should carry the one-line safety reminder.
         """
         previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         forced = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -241,6 +277,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                 "reasons": reasons,
                 "also_crisis": also_crisis,
                 "overridden_intent": previous,
+                SYMPTOM_MENTION_KEY: symptom_mention,
             },
             add_to_output=True,
         )

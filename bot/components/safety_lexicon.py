@@ -41,6 +41,7 @@ FILES: Dict[str, str] = {
     "negation.yml": "negation.json",
     "content_words.yml": "words.json",
     "language.yml": "language.json",
+    "topic_frames.yml": "frames.json",
 }
 
 
@@ -132,6 +133,30 @@ class LanguageSettings:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A symptom-as-topic frame (topic_frames.yml): word groups, not sequences."""
+
+    id: str
+    allow_first_person: bool
+    single_symptom: bool
+    starts_with: FrozenSet[str]
+    all_of: Tuple[FrozenSet[str], ...]
+    none_of: FrozenSet[str]
+    matches: Tuple[str, ...]
+    not_matches: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Frames:
+    """All frames plus the shared word lists."""
+
+    first_person: FrozenSet[str]
+    now_words: FrozenSet[str]
+    symptom_words: FrozenSet[str]
+    frames: Tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """The whole safety lexicon, validated."""
 
@@ -149,6 +174,7 @@ class Lexicon:
     no_content_words: FrozenSet[str]
     content_examples: Examples
     language: LanguageSettings
+    frames: Frames
     reviewed: Dict[str, str]
 
     def pattern_files(self) -> Dict[str, PatternFile]:
@@ -347,7 +373,51 @@ def load_lexicon(directory: Path | str | None = None) -> Lexicon:
             float(language["non_latin_share"]),
             _examples(language),
         ),
+        frames=_frames(directory / "topic_frames.yml", raw["topic_frames.yml"], macros),
         reviewed={name: str(data["reviewed"]) for name, data in raw.items()},
+    )
+
+
+def _frame_words(
+    path: Path, frame_id: str, words: List[str], macros: Mapping[str, str]
+) -> FrozenSet[str]:
+    """A word group; ``@NAME`` expands to a macro's single-word alternatives."""
+    found: set = set()
+    for word in words:
+        if word.startswith("@"):
+            if word[1:] not in macros:
+                raise LexiconError(path, f"unknown macro {word}", frame_id, "all_of")
+            found |= {a for a in macros[word[1:]].split("|") if "+" not in a}
+        else:
+            found.add(str(word).lower())
+    return frozenset(found)
+
+
+def _frames(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Frames:
+    frames = []
+    for item in data["frames"]:
+        fid = item["id"]
+        frames.append(
+            Frame(
+                id=fid,
+                allow_first_person=bool(item["allow_first_person"]),
+                single_symptom=bool(item.get("single_symptom", False)),
+                starts_with=_frame_words(
+                    path, fid, item.get("starts_with") or [], macros
+                ),
+                all_of=tuple(
+                    _frame_words(path, fid, g, macros) for g in item["all_of"]
+                ),
+                none_of=_frame_words(path, fid, item.get("none_of") or [], macros),
+                matches=tuple(item["matches"]),
+                not_matches=tuple(item["not_matches"]),
+            )
+        )
+    return Frames(
+        _words(data["first_person"]),
+        _words(data["now_words"]),
+        _words(data["symptom_words"]),
+        tuple(frames),
     )
 
 

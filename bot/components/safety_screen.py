@@ -40,6 +40,10 @@ INTENT_PERSONAL_ADVICE = "ask_personal_advice"
 TEMPERATURE_REASON = "temperature_reading"
 LOW_TEMPERATURE_REASON = "low_temperature_reading"
 TEMPERATURE_MENTION = "temperature"
+# symptom words that a bare temperature reading brings with it
+TEMPERATURE_WORDS: FrozenSet[str] = frozenset(
+    {"temperature", "temp", "temperatures", "thermometer"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,13 @@ class SafetyResult:
             only looked for when there is no red flag and no crisis.
         other_language: True if the message looks like it is not in English.
         negated: red-flag categories suppressed by an explicit negation.
+        mentioned: red-flag categories found but not escalated, because the message
+            asks about the symptom as a topic (``topic_frames.yml``).
+        topic_frame: the id of that frame, if any.
+        normal_reading: a temperature reading in the normal range was stated.
+        symptom_mention: no red flag or crisis, but the message is about a symptom
+            (a frame, a negation, a normal reading or a symptom word): the answer gets
+            the one-line safety reminder.
     """
 
     red_flags: Tuple[str, ...] = ()
@@ -60,6 +71,25 @@ class SafetyResult:
     personal_advice: Tuple[str, ...] = ()
     other_language: bool = False
     negated: Tuple[str, ...] = ()
+    mentioned: Tuple[str, ...] = ()
+    topic_frame: str | None = None
+    normal_reading: bool = False
+    symptom_mention: bool = False
+    symptom_words: Tuple[str, ...] = ()
+
+    @property
+    def only_normal_temperature(self) -> bool:
+        """A normal temperature reading and nothing else about a symptom: no red flag,
+        no crisis, no negated or topic-framed symptom other than the temperature itself,
+        no symptom word other than temperature words."""
+        return (
+            self.normal_reading
+            and not self.red_flags
+            and not self.crisis
+            and not self.negated
+            and set(self.mentioned) <= {TEMPERATURE_MENTION}
+            and set(self.symptom_words) <= TEMPERATURE_WORDS
+        )
 
     @property
     def intent(self) -> str | None:
@@ -159,15 +189,24 @@ class SafetyScreen:
                 token.norm_ = canonical
         return doc
 
-    def _negated(self, doc: Doc, start: int) -> bool:
-        """True if an explicit negation cue sits just before ``doc[start]``."""
+    def _negated(
+        self, doc: Doc, start: int, listed: FrozenSet[int] = frozenset()
+    ) -> bool:
+        """True if an explicit negation cue sits just before ``doc[start]``.
+
+        Args:
+            doc: the tokenised message.
+            start: the first token of the match.
+            listed: tokens of other red-flag matches, which count as fillers so that a
+                list is negated as a whole ("no bleeding or bruising").
+        """
         lex = self.lexicon
         i = start - 1
         while i >= 0 and start - i <= lex.negation_window:
             norm = doc[i].norm_
             if norm in lex.negation_cues:
                 return True
-            if norm not in lex.negation_fillers:
+            if norm not in lex.negation_fillers and i not in listed:
                 return False
             i -= 1
         return False
@@ -180,8 +219,10 @@ class SafetyScreen:
         if not matches:
             return found, negated
         excluded = self._exclusions.run(doc, norms)
-        for label, start, _end, _pid in not_excluded(matches, excluded):
-            if self._negated(doc, start):
+        kept = not_excluded(matches, excluded)
+        listed = frozenset(i for _, s, e, _ in kept for i in range(s, e))
+        for label, start, _end, _pid in kept:
+            if self._negated(doc, start, listed):
                 negated.add(label)
             else:
                 found.add(label)
@@ -245,6 +286,35 @@ class SafetyScreen:
         matches: List[Match] = [m for rules in sets for m in rules.run(doc, norms)]
         return {m[3] for m in matches}
 
+    def topic_frame(
+        self, doc: Doc, norms: FrozenSet[str], categories: int = 1
+    ) -> str | None:
+        """The id of the first symptom-as-topic frame that applies, or None.
+
+        Args:
+            doc: the tokenised message.
+            norms: its canonical norms.
+            categories: how many red-flag categories the patterns found.
+        """
+        frames = self.lexicon.frames
+        if not norms.isdisjoint(frames.now_words):
+            return None
+        first = doc[0].norm_ if len(doc) else ""
+        for frame in frames.frames:
+            if frame.starts_with and first not in frame.starts_with:
+                continue
+            if not frame.allow_first_person and not norms.isdisjoint(
+                frames.first_person
+            ):
+                continue
+            if not norms.isdisjoint(frame.none_of):
+                continue
+            if frame.single_symptom and categories > 1:
+                continue
+            if all(not norms.isdisjoint(group) for group in frame.all_of):
+                return frame.id
+        return None
+
     def screen(self, text: str | None) -> SafetyResult:
         """Screen one message.
 
@@ -261,6 +331,13 @@ class SafetyScreen:
 
         norms = frozenset(t.norm_ for t in doc)
         red, negated = self._red_flags(doc, norms)
+        # "temperature" and "fever" count as one symptom for single_symptom frames
+        kinds = len(red - {TEMPERATURE_MENTION}) or len(red)
+        frame = self.topic_frame(doc, norms, kinds) if (red or negated) else None
+        mentioned: Set[str] = set()
+        if frame is not None:
+            # a symptom asked about as a topic: not escalated (readings still are)
+            mentioned, red = red, set()
         for label, regex in self._non_latin_red:
             if regex.search(normalised):
                 red.add(label)
@@ -273,10 +350,12 @@ class SafetyScreen:
             red.add(TEMPERATURE_REASON)
         if verdict.low:
             red.add(LOW_TEMPERATURE_REASON)
-        if verdict.normal and not (verdict.high or verdict.low):
+        normal_reading = verdict.normal and not (verdict.high or verdict.low)
+        if normal_reading and TEMPERATURE_MENTION in red:
             # "my temperature is 37.2": the reading, not the word, decides. A word for
             # feeling unwell still escalates ("I feel awful, my temperature is 36.8").
             red.discard(TEMPERATURE_MENTION)
+            mentioned.add(TEMPERATURE_MENTION)
 
         crisis = self._crisis_found(doc, norms)
         if self._non_latin_crisis.search(normalised):
@@ -288,10 +367,22 @@ class SafetyScreen:
         other = False
         if not red and not crisis and not personal and self.detect_other_language:
             other = self.is_other_language(text)
+        mentioned -= red
+        words = norms & self.lexicon.frames.symptom_words
+        symptom_mention = (
+            not red
+            and not crisis
+            and bool(mentioned or negated or normal_reading or words)
+        )
         return SafetyResult(
             red_flags=tuple(sorted(red)),
             crisis=tuple(sorted(crisis)),
             personal_advice=tuple(sorted(personal)),
             other_language=other,
             negated=tuple(sorted(negated - red)),
+            mentioned=tuple(sorted(mentioned)),
+            topic_frame=frame if mentioned else None,
+            normal_reading=normal_reading,
+            symptom_mention=symptom_mention,
+            symptom_words=tuple(sorted(words)),
         )

@@ -62,7 +62,9 @@ def test_pattern_fires_on_its_examples(
         "personal_advice": result.personal_advice,
     }[name]
     if pattern.category != "exclude" and pattern in _category_patterns(name):
-        assert pattern.category in found, f"{text!r}: screen gave {result}"
+        # found, or found but not escalated because the message asks about the
+        # symptom as a topic (topic_frames.yml)
+        assert pattern.category in found + result.mentioned, f"{text!r}: {result}"
 
 
 def _category_patterns(name: str) -> List[Pattern]:

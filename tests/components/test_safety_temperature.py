@@ -199,7 +199,8 @@ def test_normal_reading_alone_does_not_escalate(
 ) -> None:
     message = run(component, text)
     assert intent_of(message) == CLASSIFIED, component.screen.screen(text)
-    assert message.get(SAFETY_KEY) is None
+    # not forced (a symptom word may mark it for the one-line safety reminder)
+    assert "forced_by" not in (message.get(SAFETY_KEY) or {})
     assert readings(component, text), "the number should be read as a temperature"
 
 
