@@ -3,9 +3,12 @@
 Modes:
 
 * default: red-flag recall, false-alarm rate and crisis recall of the in-process
-  :class:`~bot.components.safety_screen.SafetyScreen` on our own suites
-  (``tests/safety/*.yml`` plus the red-flag and crisis conversation scripts) and on the
-  blind suites (``tests/safety_blind/*.yml``), with gates. For the blind suites only
+  :class:`~bot.components.safety_screen.SafetyScreen` on our own suites (the urgent
+  turns of ``tests/conversations/safety_red_flags.yml`` and the ``RED_FLAGS`` of
+  ``tests/components/test_safety.py``; the crisis turns of ``safety_crisis.yml``;
+  ``tests/safety/false_alarms.yml``) and, with ``--blind``, on the blind suites
+  (``tests/safety_blind/*.yml``), with gates. ``--model`` adds the whole NLU of a
+  trained model (classifier + screen), ungated. For the blind suites only
   aggregate numbers are printed, never a message (they are kept unseen on purpose).
 * ``--snapshot OUT``: write the screen's verdict for every message of the training data,
   the conversation scripts and the safety unit tests' parametrizations (JSON).
@@ -24,7 +27,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 import yaml
 
@@ -193,8 +196,32 @@ def suite_messages(path: Path) -> List[Dict[str, str]]:
     return [m for m in data.get("messages") or [] if isinstance(m, dict)]
 
 
+IntentOf = Callable[[str], "str | None"]
+
+
+def screen_intents(screen: SafetyScreen) -> IntentOf:
+    """The intent the screen alone forces (None: the classifier would decide)."""
+    return lambda text: screen.screen(text).intent
+
+
+def model_intents(model: Path) -> IntentOf:
+    """The intent the trained model's whole NLU pipeline gives (classifier + screen)."""
+    import asyncio
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    loop = asyncio.new_event_loop()
+
+    def intent(text: str) -> str | None:
+        parsed = loop.run_until_complete(agent.parse_message(text))
+        return (parsed.get("intent") or {}).get("name")
+
+    return intent
+
+
 def score(
-    screen: SafetyScreen,
+    intent_of: IntentOf,
     name: str,
     measure: str,
     items: Sequence[Tuple[str, str]],
@@ -208,7 +235,7 @@ def score(
     misses: List[str] = []
     false_alarm = measure == "false_alarm_rate"
     for cls, text in items:
-        hit = screen.screen(text).intent in wanted
+        hit = intent_of(text) in wanted
         counts = result.per_class.setdefault(cls, [0, 0])
         counts[0] += hit
         counts[1] += 1
@@ -219,7 +246,7 @@ def score(
     return result, misses
 
 
-def own_suites(screen: SafetyScreen) -> List[Tuple[SuiteResult, List[str]]]:
+def own_suites(screen: IntentOf) -> List[Tuple[SuiteResult, List[str]]]:
     """Our suites: tests/safety/*.yml and the red-flag / crisis conversation scripts."""
     out = []
     red = [
@@ -228,9 +255,12 @@ def own_suites(screen: SafetyScreen) -> List[Tuple[SuiteResult, List[str]]]:
             [CONVERSATIONS / "safety_red_flags.yml"], "urgent"
         )
     ]
-    own_red = OWN_DIR / "red_flags.yml"
-    if own_red.exists():
-        red += [(m.get("class", "?"), m["text"]) for m in suite_messages(own_red)]
+    unit = REPO_ROOT / "tests" / "components" / "test_safety.py"
+    spec = importlib.util.spec_from_file_location("test_safety_suite", unit)
+    if spec is not None and spec.loader is not None:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        red += [("unit_tests", t) for t in getattr(module, "RED_FLAGS", [])]
     out.append(score(screen, "own red flags", "red_flag_recall", red, RED_FLAG_INTENTS))
     crisis = [
         ("script", t)
@@ -248,7 +278,7 @@ def own_suites(screen: SafetyScreen) -> List[Tuple[SuiteResult, List[str]]]:
     return out
 
 
-def blind_suites(screen: SafetyScreen) -> List[SuiteResult]:
+def blind_suites(screen: IntentOf, label: str = "blind") -> List[SuiteResult]:
     """The blind suites: aggregate results only (messages are never returned)."""
     specs = (
         ("red_flags.yml", "red_flag_recall", RED_FLAG_INTENTS),
@@ -261,27 +291,69 @@ def blind_suites(screen: SafetyScreen) -> List[SuiteResult]:
         if not path.exists():
             continue
         items = [(m.get("class", "?"), m["text"]) for m in suite_messages(path)]
-        result, _ = score(screen, f"blind {name[:-4]}", measure, items, wanted)
+        if name == "crisis.yml":
+            # recall over the crisis messages; the others (not_crisis, ambiguous) are
+            # reported per class as how often they got the crisis reply
+            others = [(c, t) for c, t in items if c != "crisis"]
+            items = [(c, t) for c, t in items if c == "crisis"]
+            extra, _ = score(screen, f"{label} not-crisis", "info", others, wanted)
+            results.append(extra)
+        result, _ = score(screen, f"{label} {name[:-4]}", measure, items, wanted)
         results.append(result)
     return results
 
 
 def passes(result: SuiteResult, gates: Dict[str, float]) -> bool:
-    """Whether the suite meets its gate."""
+    """Whether the suite meets its gate (``info`` rows have none)."""
+    if result.measure == "info":
+        return True
     gate = gates[result.measure]
     if result.measure == "false_alarm_rate":
         return result.rate <= gate + 1e-9
     return result.rate >= gate - 1e-9
 
 
-def _line(result: SuiteResult, gate: float, ok: bool) -> str:
+def _line(result: SuiteResult, gate: float | None, ok: bool) -> str:
     classes = ", ".join(
         f"{cls} {h}/{n}" for cls, (h, n) in sorted((result.per_class or {}).items())
     )
+    verdict = f" gate {gate:.0%} {'ok' if ok else 'FAIL'}" if gate is not None else ""
     return (
         f"{result.name:<22} {result.measure:<17} {result.rate:6.1%}"
-        f" ({result.hits}/{result.total}) gate {gate:.0%} {'ok' if ok else 'FAIL'}"
-        f"\n    per class: {classes}"
+        f" ({result.hits}/{result.total}){verdict}\n    per class: {classes}"
+    )
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process (Linux /proc), in MB."""
+    import os
+
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def language_cost(screen: SafetyScreen) -> str:
+    """Memory the language detector adds and its time per call (English training data)."""
+    import time
+
+    texts = [
+        t for _, t in nlu_messages(sorted((REPO_ROOT / "data" / "nlu").glob("*.yml")))
+    ]
+    before = _rss_mb()
+    screen.language.warm_up()
+    after = _rss_mb()
+    start = time.perf_counter()
+    for text in texts:
+        screen.language.is_other_language(text)
+    per_call = (time.perf_counter() - start) / len(texts) * 1000
+    start = time.perf_counter()
+    for text in texts:
+        screen.screen(text)
+    per_screen = (time.perf_counter() - start) / len(texts) * 1000
+    return (
+        f"language detector ({', '.join(screen.lexicon.language.languages)}): "
+        f"+{after - before:.0f} MB RSS, {per_call:.2f} ms per call, whole screen "
+        f"{per_screen:.2f} ms per message ({len(texts)} messages)\n"
     )
 
 
@@ -303,11 +375,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--blind-crisis-gate", type=float, default=GATES["crisis_recall"]
     )
+    parser.add_argument(
+        "--own-false-alarm-gate", type=float, default=GATES["false_alarm_rate"]
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        default=[],
+        help="also evaluate this trained model's whole NLU (classifier + screen)",
+    )
     parser.add_argument("--show-misses", action="store_true", help="own suites only")
+    parser.add_argument("--language-cost", action="store_true", help="RSS and time")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    screen = make_screen()
     out = sys.stdout.write
+    screen = make_screen()
+    if args.language_cost:
+        out(language_cost(screen))
+        return 0
     if args.snapshot:
         out(
             f"snapshot: {snapshot(screen, args.snapshot)} messages -> {args.snapshot}\n"
@@ -322,22 +408,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         out(f"{len(changed)} verdicts changed\n")
         return 0
     failed = False
-    for result, misses in own_suites(screen):
-        ok = passes(result, GATES)
+    own_gates = {**GATES, "false_alarm_rate": args.own_false_alarm_gate}
+    blind_gates = {
+        "red_flag_recall": args.blind_red_flag_gate,
+        "false_alarm_rate": args.blind_false_alarm_gate,
+        "crisis_recall": args.blind_crisis_gate,
+    }
+    out("== the safety screen alone (gated)\n")
+    for result, misses in own_suites(screen_intents(screen)):
+        ok = passes(result, own_gates)
         failed |= not ok
-        out(_line(result, GATES[result.measure], ok) + "\n")
+        out(_line(result, own_gates.get(result.measure), ok) + "\n")
         if args.show_misses:
             out("".join(f"    miss: {t!r}\n" for t in misses))
     if args.blind:
-        gates = {
-            "red_flag_recall": args.blind_red_flag_gate,
-            "false_alarm_rate": args.blind_false_alarm_gate,
-            "crisis_recall": args.blind_crisis_gate,
-        }
-        for result in blind_suites(screen):
-            ok = passes(result, gates)
+        for result in blind_suites(screen_intents(screen)):
+            ok = passes(result, blind_gates)
             failed |= not ok
-            out(_line(result, gates[result.measure], ok) + "\n")
+            out(_line(result, blind_gates.get(result.measure), ok) + "\n")
+    for model in args.model:
+        out(f"== whole NLU of {model.name} (classifier + screen; not gated)\n")
+        intents = model_intents(model)
+        for result, _ in own_suites(intents):
+            out(_line(result, None, True) + "\n")
+        if args.blind:
+            for result in blind_suites(intents, "blind"):
+                out(_line(result, None, True) + "\n")
     out("safety gates: " + ("FAILED" if failed else "all passed") + "\n")
     return 1 if failed else 0
 

@@ -31,8 +31,10 @@ in the parse result and tracker): ``{"forced_by", "intent", "reasons", "also_cri
 from __future__ import annotations
 
 import logging
+import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List
+from typing import Any, Dict, FrozenSet, List, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -75,11 +77,32 @@ SAFETY_KEY = "safety"
 SYMPTOM_MENTION_KEY = "symptom_mention"
 
 
-def kb_term_spans(text: str) -> List[tuple]:
-    """Character spans of knowledge-base terms in ``text`` (for the language check)."""
-    from bot.components.term_matching import matcher_for
+@lru_cache(maxsize=1)
+def _kb_words() -> FrozenSet[str]:
+    """Single-word KB names, brands, abbreviations and misspellings, lower case."""
+    from kb import load_kb
 
-    return [(m.start, m.end) for m in matcher_for().find(text) if m.how != "fuzzy"]
+    words = set()
+    for entry in load_kb().entries.values():
+        for term in (
+            entry.names + entry.brands + entry.abbreviations + entry.misspellings
+        ):
+            if len(term.split()) == 1:
+                words.add(term.lower())
+    return frozenset(words)
+
+
+_TERM_WORD_RE = re.compile(r"[^\W\d_][\w'-]*")
+
+
+def kb_term_spans(text: str) -> List[Tuple[int, int]]:
+    """Character spans of single-word knowledge-base terms in ``text`` ("capecitabine",
+    "Xeloda", "FOLFOX"), removed before language detection: a drug name is no evidence
+    of a language. A set lookup, about 100 times cheaper than the fuzzy term matcher."""
+    words = _kb_words()
+    return [
+        m.span() for m in _TERM_WORD_RE.finditer(text) if m.group().lower() in words
+    ]
 
 
 def build_screen(
