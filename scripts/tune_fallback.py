@@ -28,21 +28,45 @@ HINT_FROM = {"ask_capabilities", "ask_what_is"}
 FORCED = 0.9999
 
 
-def fold_indexes(rows: List[Dict[str, Any]]) -> Dict[int, Any]:
+def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
     """One retrieval index per fold, built from that fold's training examples only (every
     row of the other folds: together the rows are the whole training data)."""
-    from bot.components.retrieval_intent import SampleIndex
+    import numpy as np
+
+    from bot.components.retrieval_intent import DenseIndex, SampleIndex
     from bot.components.term_matching import matcher_for
 
     matcher = matcher_for()
-    shown = [SampleIndex.placeholder_text(r["text"], matcher) for r in rows]
-    indexes = {}
+    if encoder == "minilm":
+        vectors = DenseIndex.encode([" ".join(r["text"].split()) for r in rows])
+    else:
+        shown = [SampleIndex.placeholder_text(r["text"], matcher) for r in rows]
+    indexes: Dict[int, Any] = {}
     for fold in sorted({r["fold"] for r in rows}):
         keep = [i for i, r in enumerate(rows) if r["fold"] != fold]
-        indexes[fold] = SampleIndex.fit(
-            [shown[i] for i in keep], [rows[i]["gold"] for i in keep]
-        )
+        labels = [rows[i]["gold"] for i in keep]
+        if encoder == "minilm":
+            indexes[fold] = DenseIndex(vectors[np.array(keep)], labels)
+        else:
+            indexes[fold] = SampleIndex.fit([shown[i] for i in keep], labels)
     return indexes
+
+
+def neighbours(
+    rows: List[Dict[str, Any]], encoder: str
+) -> List[Tuple[str, float] | None]:
+    """Each row's nearest training example of the other folds: intent and similarity."""
+    from bot.components.retrieval_intent import SampleIndex
+    from bot.components.term_matching import matcher_for
+
+    indexes = fold_indexes(rows, encoder)
+    matcher = matcher_for()
+    if encoder == "minilm":
+        return [indexes[r["fold"]].nearest(" ".join(r["text"].split())) for r in rows]
+    return [
+        indexes[r["fold"]].nearest(SampleIndex.placeholder_text(r["text"], matcher))
+        for r in rows
+    ]
 
 
 def replay(
@@ -52,6 +76,8 @@ def replay(
     min_similarity: float,
     neighbour: Tuple[str, float] | None,
     broad: frozenset,
+    floor: float = 0.0,
+    hint_floor: float = 0.4,
 ) -> str:
     """The final intent of one message under one setting."""
     ranking = [(n, c) for n, c in row["ranking"] if n != FALLBACK]
@@ -64,16 +90,19 @@ def replay(
     unsure = conf < threshold or conf - second < ambiguity
     if not unsure:
         return top
+    named = [t for t in row["terms"] if t not in broad]
+    readings = dict(ranking[:2])
     if (
         neighbour is not None
         and neighbour[1] >= min_similarity
-        and neighbour[0] in {r[0] for r in ranking[:2]}
+        and readings.get(neighbour[0], -1.0) >= floor
     ):
+        if neighbour[0] == "ask_capabilities" and named:
+            return "ask_what_is"  # the hint's rule for a named topic
         return neighbour[0]
-    named = [t for t in row["terms"] if t not in broad]
     if top == "out_of_scope" and not row["terms"]:
         return "out_of_scope"
-    if top in HINT_FROM and named:
+    if top in HINT_FROM and named and conf >= hint_floor:
         return "ask_what_is"
     return FALLBACK
 
@@ -92,48 +121,50 @@ def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, float]:
 
 
 def main() -> int:
-    """CLI: ``python scripts/tune_fallback.py --predictions results/nlu-cv-fast/...``."""
+    """CLI: ``python scripts/tune_fallback.py --predictions results/nlu-cv-tune/...``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--predictions",
         type=Path,
-        default=ROOT / "results" / "nlu-cv-fast" / "cv_predictions.json",
+        default=ROOT / "results" / "nlu-cv-tune" / "cv_predictions.json",
     )
+    parser.add_argument("--encoder", choices=("minilm", "tfidf"), default="minilm")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--max-buttons", type=float, default=0.03)
     args = parser.parse_args()
-    from bot.components.retrieval_intent import SampleIndex
     from bot.components.term_matching import matcher_for
 
     rows = json.loads(args.predictions.read_text())
-    indexes = fold_indexes(rows)
-    matcher = matcher_for()
-    broad = frozenset(matcher.broad)
-    neighbours = [
-        indexes[r["fold"]].nearest(SampleIndex.placeholder_text(r["text"], matcher))
-        for r in rows
-    ]
+    nearest = neighbours(rows, args.encoder)
+    broad = frozenset(matcher_for().broad)
     gold = [r["gold"] for r in rows]
     results = []
     grid = itertools.product(
-        (0.3, 0.4, 0.5, 0.6),  # fallback threshold
-        (0.0, 0.02, 0.05),  # ambiguity threshold
-        (0.5, 0.6, 0.7, 0.8, 2.0),  # retrieval minimum similarity (2.0: no retrieval)
+        (0.4, 0.5, 0.6, 0.7),  # fallback threshold
+        (0.0, 0.05),  # ambiguity threshold
+        (0.3, 0.4, 0.5, 0.6, 0.7, 2.0),  # retrieval minimum similarity (2.0: none)
+        (0.0, 0.1, 0.2, 0.3),  # minimum classifier confidence of the retrieved reading
     )
-    for threshold, ambiguity, min_sim in grid:
+    for setting in grid:
         pred = [
-            replay(r, threshold, ambiguity, min_sim, n, broad)
-            for r, n in zip(rows, neighbours, strict=True)
+            replay(r, *setting[:3], n, broad, floor=setting[3])
+            for r, n in zip(rows, nearest, strict=True)
         ]
-        results.append(((threshold, ambiguity, min_sim), scores(gold, pred)))
+        results.append((setting, scores(gold, pred)))
     results.sort(key=lambda kv: (-kv[1]["macro_f1"], kv[1]["buttons"]))
-    print("threshold ambiguity min_sim | accuracy macro_f1 buttons wrong")
-    for (t, a, s), sc in results[: args.top]:
+    print("threshold ambiguity min_sim floor | accuracy macro_f1 buttons wrong")
+    shown = [kv for kv in results if kv[1]["buttons"] <= args.max_buttons][: args.top]
+    for (t, a, s, f), sc in shown:
         print(
-            f"{t:9.2f} {a:9.2f} {s:7.2f} | {sc['accuracy']:.3f}    {sc['macro_f1']:.3f}"
-            f"    {sc['buttons']:.3f}   {sc['wrong']:.3f}"
+            f"{t:9.2f} {a:9.2f} {s:7.2f} {f:5.2f} | {sc['accuracy']:.3f}    "
+            f"{sc['macro_f1']:.3f}    {sc['buttons']:.3f}   {sc['wrong']:.3f}"
         )
-    current = next(sc for (t, a, s), sc in results if (t, a, s) == (0.5, 0.05, 2.0))
-    print(f"current setting (0.5, 0.05, no retrieval): {current}")
+    for ref in ((0.5, 0.05, 2.0, 0.0), (0.4, 0.05, 2.0, 0.0)):
+        sc = next(v for k, v in results if k == ref)
+        print(
+            f"without retrieval {ref[:2]}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+        )
     return 0
 
 

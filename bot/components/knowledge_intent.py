@@ -7,8 +7,9 @@ low-confidence message (``nlu_fallback``) whose best classifier guess is one of 
 or ``to_intent`` itself: "what is X" is the default question about a named topic, so buttons
 are kept for real doubt about what was asked. And a low-confidence message that names no KB
 topic at all and whose best guess is ``out_of_scope`` is read as out of scope (a polite "not
-something I can help with" beats buttons about unrelated chemo topics). Runs after the
-classifier and the fallback classifier, before the safety override.
+something I can help with" beats buttons about unrelated chemo topics). A best guess under
+``min_fallback_confidence`` is no reading at all ("folfox thingy"): that message keeps its
+buttons. Runs after the classifier and the fallback classifier, before the safety override.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class KnowledgeIntentHint(GraphComponent):
     """Turns ``ask_capabilities`` (by default) into ``ask_what_is`` when a KB topic is named.
 
     Config: ``from_intents`` (list), ``to_intent``, ``entity`` (default ``kb_term``),
-    ``kb_dir`` (for telling broad entries like "chemo" from specific ones).
+    ``min_fallback_confidence`` (default 0: every unsure best guess counts), ``kb_dir`` (for
+    telling broad entries like "chemo" from specific ones).
     """
 
     @staticmethod
@@ -48,6 +50,7 @@ class KnowledgeIntentHint(GraphComponent):
             "to_intent": "ask_what_is",
             "entity": "kb_term",
             "out_of_scope_intent": "out_of_scope",
+            "min_fallback_confidence": 0.0,
             "kb_dir": None,
         }
 
@@ -86,6 +89,10 @@ class KnowledgeIntentHint(GraphComponent):
                     self._switch(message, best)
                     continue
                 if best.get("name") not in readable:
+                    continue
+                if (best.get("confidence") or 0.0) < self._config[
+                    "min_fallback_confidence"
+                ]:
                     continue
                 intent = best
             elif name not in self._config["from_intents"]:

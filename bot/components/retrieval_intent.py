@@ -2,12 +2,14 @@
 
 The fallback classifier marks a message ``nlu_fallback`` when the intent classifier's
 confidence is low or its top two readings are close; the user then gets "did you mean"
-buttons. Many of those messages are close paraphrases of a training example. This component
-keeps every training example (with KB terms shown as their kind, "what is kbdrug", as the
-tokenizer shows them to the classifier) in a character n-gram TF-IDF index. For an unsure
-message it takes the most similar example: if the similarity reaches ``min_similarity`` and
-that example's intent is one of the classifier's ``top_k`` readings, the message gets that
-intent (answered); otherwise it stays ``nlu_fallback`` (buttons). The thresholds were chosen
+buttons. Many of those messages are paraphrases of a training example. This component keeps
+every training example in an index: sentence vectors from a small sentence encoder
+(``encoder: minilm``, ``sentence_encoder.py``; only unsure messages are encoded, so the
+median parse time is unchanged) or character n-gram TF-IDF with KB terms shown as their kind
+(``encoder: tfidf``, "what is kbdrug"). For an unsure message it takes the most similar
+example: if the similarity reaches ``min_similarity`` and that example's intent is one of the
+classifier's ``top_k`` readings, the message gets that intent (answered); otherwise it stays
+``nlu_fallback`` (buttons). The thresholds were chosen
 by cross-validation on the training data (``scripts/tune_fallback.py``), never on a held-out
 set. Runs after the fallback classifier and before the knowledge-intent hint and the safety
 override, so the safety layer still has the last word.
@@ -36,6 +38,8 @@ from bot.components.term_matching import TermMatcher, matcher_for
 logger = logging.getLogger(__name__)
 FALLBACK = "nlu_fallback"
 SAMPLES_FILE = "samples.json"
+VECTORS_FILE = "vectors.npy"
+ENCODERS = ("tfidf", "minilm")
 
 
 @dataclass
@@ -81,37 +85,85 @@ class SampleIndex:
         return self.labels[best], float(sims[best])
 
 
+@dataclass
+class DenseIndex:
+    """Training examples as sentence vectors: nearest example and its cosine similarity."""
+
+    vectors: np.ndarray  # (examples, dim), unit length
+    labels: List[str]
+
+    @staticmethod
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        """Sentence vectors for ``texts`` (the encoder is loaded once per process)."""
+        from bot.components.sentence_encoder import encoder_for
+
+        return encoder_for().encode_many(list(texts))
+
+    def nearest(self, text: str) -> Tuple[str, float] | None:
+        """The intent of the most similar example and the cosine similarity."""
+        if not self.labels or not text.strip():
+            return None
+        sims = self.vectors @ self.encode([text])[0]
+        best = int(np.argmax(sims))
+        return self.labels[best], float(sims[best])
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
 )
 class SampleRetrievalIntent(GraphComponent):
     """Resolves unsure messages to the intent of a close training example.
 
-    Config: ``min_similarity`` (cosine, default 0.7), ``top_k`` (the example's intent must be
-    among the classifier's top k readings, default 2), ``kb_dir``.
+    Config: ``encoder`` (``tfidf`` or ``minilm``), ``min_similarity`` (cosine, default 0.7),
+    ``top_k`` (the example's intent must be among the classifier's top k readings, default
+    2), ``min_confidence`` (and have at least this classifier confidence, default 0),
+    ``kb_dir``.
     """
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Defaults for config.yml."""
-        return {"min_similarity": 0.7, "top_k": 2, "kb_dir": None}
+        return {
+            "encoder": "tfidf",
+            "min_similarity": 0.7,
+            "top_k": 2,
+            "min_confidence": 0.0,
+            "kb_dir": None,
+        }
 
     def __init__(
         self,
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        samples: List[Tuple[str, str]] | None = None,
+        index: SampleIndex | DenseIndex | None = None,
     ) -> None:
+        if config.get("encoder") not in ENCODERS:
+            raise ValueError(f"retrieval encoder must be one of {ENCODERS}")
         self._config = config
         self._storage = model_storage
         self._resource = resource
         self._matcher = matcher_for(config.get("kb_dir"))
-        self._index: SampleIndex | None = None
-        if samples:
-            self._index = SampleIndex.fit(
-                [t for t, _ in samples], [i for _, i in samples]
-            )
+        self._index = index
+
+    @property
+    def _dense(self) -> bool:
+        return self._config["encoder"] == "minilm"
+
+    def _shown(self, text: str | None) -> str:
+        """What the index compares: the text itself for the encoder, else KB kinds."""
+        if self._dense:
+            return " ".join((text or "").split())
+        return SampleIndex.placeholder_text(text or "", self._matcher)
+
+    def _build(
+        self, texts: List[str], labels: List[str], vectors: np.ndarray | None = None
+    ) -> SampleIndex | DenseIndex:
+        if not self._dense:
+            return SampleIndex.fit(texts, labels)
+        if vectors is None:
+            vectors = DenseIndex.encode(texts)
+        return DenseIndex(vectors, labels)
 
     @classmethod
     def create(
@@ -125,14 +177,16 @@ class SampleRetrievalIntent(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Keep every intent example in placeholder form, persisted with the model."""
+        """Index every intent example; persisted with the model (vectors included)."""
         samples = [
-            (SampleIndex.placeholder_text(ex.get(TEXT), self._matcher), ex.get(INTENT))
+            (self._shown(ex.get(TEXT)), ex.get(INTENT))
             for ex in training_data.intent_examples
         ]
+        self._index = self._build([t for t, _ in samples], [i for _, i in samples])
         with self._storage.write_to(self._resource) as folder:
             (folder / SAMPLES_FILE).write_text(json.dumps(samples))
-        self._index = SampleIndex.fit([t for t, _ in samples], [i for _, i in samples])
+            if isinstance(self._index, DenseIndex):
+                np.save(folder / VECTORS_FILE, self._index.vectors)
         return self._resource
 
     @classmethod
@@ -144,14 +198,22 @@ class SampleRetrievalIntent(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> SampleRetrievalIntent:
-        """Rebuild the index from the stored examples (a fraction of a second)."""
+        """Rebuild the index from the stored examples and vectors (no re-encoding)."""
+        component = cls(config, model_storage, resource)
         try:
             with model_storage.read_from(resource) as folder:
                 samples = json.loads((folder / SAMPLES_FILE).read_text())
+                vectors = np.load(folder / VECTORS_FILE) if component._dense else None
         except (ValueError, FileNotFoundError):
             logger.warning("no stored samples: the retrieval step is off")
-            samples = []
-        return cls(config, model_storage, resource, [tuple(s) for s in samples])
+            return component
+        texts, labels = [t for t, _ in samples], [i for _, i in samples]
+        component._index = component._build(texts, labels, vectors)
+        if component._dense:
+            DenseIndex.encode(
+                ["warm up"]
+            )  # load the weights now, not on a user's message
+        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Give an unsure message the intent of a close example, where one agrees."""
@@ -165,15 +227,22 @@ class SampleRetrievalIntent(GraphComponent):
                 for r in message.get(INTENT_RANKING_KEY) or []
                 if r.get("name") != FALLBACK
             ]
-            found = self._index.nearest(
-                SampleIndex.placeholder_text(message.get(TEXT), self._matcher)
-            )
+            found = self._index.nearest(self._shown(message.get(TEXT)))
             if found is None or found[1] < self._config["min_similarity"]:
                 continue
-            top = {r.get("name") for r in ranking[: self._config["top_k"]]}
-            if found[0] not in top:
+            chosen = next(
+                (
+                    r
+                    for r in ranking[: self._config["top_k"]]
+                    if r.get("name") == found[0]
+                ),
+                None,
+            )
+            if (
+                chosen is None
+                or (chosen.get("confidence") or 0.0) < self._config["min_confidence"]
+            ):
                 continue
-            chosen = next(r for r in ranking if r.get("name") == found[0])
             logger.debug("unsure message resolved to %s (%.2f)", found[0], found[1])
             message.set(INTENT, dict(chosen), add_to_output=True)
             message.set(

@@ -81,3 +81,30 @@ def test_unsure_out_of_scope_without_a_topic_is_out_of_scope(component) -> None:
     assert (
         msg.get("intent")["name"] == "nlu_fallback"
     )  # a KB topic is named: offer buttons
+
+
+def test_unsure_best_guess_below_the_floor_keeps_the_buttons() -> None:
+    config = {
+        **KnowledgeIntentHint.get_default_config(),
+        "min_fallback_confidence": 0.4,
+    }
+    hint = KnowledgeIntentHint.create(config, MagicMock(), MagicMock(), MagicMock())
+    msg = message("nlu_fallback", ["folfox"])
+    msg.set(
+        "intent_ranking",
+        [
+            {"name": "nlu_fallback", "confidence": 0.4},
+            {"name": "ask_what_is", "confidence": 0.11},
+        ],
+    )
+    (out,) = hint.process([msg])
+    assert out.get("intent")["name"] == "nlu_fallback"
+    msg.set(
+        "intent_ranking",
+        [
+            {"name": "nlu_fallback", "confidence": 0.4},
+            {"name": "ask_what_is", "confidence": 0.45},
+        ],
+    )
+    (out,) = hint.process([msg])
+    assert out.get("intent")["name"] == "ask_what_is"

@@ -34,12 +34,16 @@ def unsure(text: str, ranking: List[str]) -> Message:
     return msg
 
 
-@pytest.fixture()
-def trained(tmp_path: Path) -> SampleRetrievalIntent:
-    """Trained, persisted and loaded again, as a model is."""
+@pytest.fixture(params=["tfidf", "minilm"])
+def trained(tmp_path: Path, request) -> SampleRetrievalIntent:
+    """Trained, persisted and loaded again, as a model is, with either index."""
     storage = LocalModelStorage(tmp_path)
     resource = Resource("retrieval")
-    config = SampleRetrievalIntent.get_default_config()
+    config = {
+        **SampleRetrievalIntent.get_default_config(),
+        "encoder": request.param,
+        "min_similarity": 0.7 if request.param == "tfidf" else 0.5,
+    }
     component = SampleRetrievalIntent.create(config, storage, resource, None)
     examples = [Message.build(text=t, intent=i) for t, i in SAMPLES]
     component.train(TrainingData(training_examples=examples))
@@ -55,7 +59,7 @@ def test_kb_terms_become_their_kind() -> None:
 
 def test_close_paraphrase_resolves_to_the_agreeing_intent(trained) -> None:
     (msg,) = trained.process(
-        [unsure("what is xelox?", ["ask_what_is", "ask_brand_name"])]
+        [unsure("what exactly is captem?", ["ask_what_is", "ask_brand_name"])]
     )
     assert msg.get("intent")["name"] == "ask_what_is"
     assert msg.get("intent_ranking")[0]["name"] == "ask_what_is"
@@ -66,7 +70,7 @@ def test_neighbour_outside_the_classifiers_top_readings_keeps_the_buttons(
     trained,
 ) -> None:
     (msg,) = trained.process(
-        [unsure("what is xelox?", ["ask_brand_name", "ask_is_chemo"])]
+        [unsure("what exactly is captem?", ["ask_brand_name", "ask_is_chemo"])]
     )
     assert msg.get("intent")["name"] == "nlu_fallback"
 
@@ -81,3 +85,27 @@ def test_confident_messages_are_left_alone(trained) -> None:
     msg.set("intent", {"name": "ask_is_chemo", "confidence": 0.9})
     (out,) = trained.process([msg])
     assert out.get("intent")["name"] == "ask_is_chemo"
+
+
+def test_unknown_encoder_is_refused(tmp_path: Path) -> None:
+    config = {**SampleRetrievalIntent.get_default_config(), "encoder": "bert-large"}
+    with pytest.raises(ValueError, match="encoder"):
+        SampleRetrievalIntent.create(
+            config, LocalModelStorage(tmp_path), Resource("r"), None
+        )
+
+
+def test_a_reading_below_the_confidence_floor_keeps_the_buttons(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("retrieval")
+    config = {**SampleRetrievalIntent.get_default_config(), "min_confidence": 0.5}
+    component = SampleRetrievalIntent.create(config, storage, resource, None)
+    component.train(
+        TrainingData(
+            training_examples=[Message.build(text=t, intent=i) for t, i in SAMPLES]
+        )
+    )
+    (msg,) = component.process(
+        [unsure("what is captem", ["ask_what_is", "ask_is_chemo"])]
+    )
+    assert msg.get("intent")["name"] == "nlu_fallback"  # ask_what_is only had 0.45

