@@ -69,8 +69,10 @@ test-stories: train ## dialogue test stories must all pass
 	  --fail-on-prediction-errors --endpoints bot/endpoints.yml --no-plot
 	@echo "dialogue test stories: all passed"
 
-test-nlu: train ## held-out NLU evaluation (intent accuracy/macro-F1, KB term recall)
-	$(PY) scripts/eval_nlu.py --model "$(MODEL)" --data tests/nlu/heldout.yml --out $(RESULTS)/nlu
+test-nlu: train ## held-out NLU evaluation (accuracy/macro-F1, KB term recall, button rate)
+	$(PY) scripts/eval_nlu.py --model "$(MODEL)" --out $(RESULTS)/nlu --aggregate-only \
+	  --data tests/nlu/heldout.yml tests/nlu_blind/heldout_blind.yml \
+	  --min-accuracy 0.94 0.90 --min-macro-f1 0.94 0.90 --max-button-rate 0.03 0.03
 
 test-e2e: train ## start the real servers as `make run` does and ask over REST
 	NETCHEMO_MODEL="$(MODEL)" $(PY) -m pytest -q tests/e2e
