@@ -314,9 +314,12 @@ class ButtonTokens:
 
     PREFIX = "b:"
 
-    def __init__(self, max_chats: int = 10_000, max_per_chat: int = 64) -> None:
+    def __init__(
+        self, max_chats: int = 10_000, max_per_chat: int = 64, shared: Any = None
+    ) -> None:
         self.max_chats = max_chats
         self.max_per_chat = max_per_chat
+        self.shared = shared  # bot/channels/telegram_shared.py: tokens in Redis
         self._chats: collections.OrderedDict[str, collections.OrderedDict[str, str]]
         self._chats = collections.OrderedDict()
 
@@ -338,20 +341,26 @@ class ButtonTokens:
             chat.popitem(last=False)
         data = self.PREFIX + token
         assert len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+        if self.shared is not None:
+            self.shared.save_button(str(chat_id), token, payload)
         return data
 
     def resolve(self, chat_id: str, data: str | None) -> str | None:
         """Returns the payload behind ``data`` if it was offered in ``chat_id``."""
         if not data or not data.startswith(self.PREFIX):
             return None
+        token = data[len(self.PREFIX) :]
         chat = self._chats.get(str(chat_id))
-        if chat is None:
-            return None
-        return chat.get(data[len(self.PREFIX) :])
+        found = chat.get(token) if chat is not None else None
+        if found is None and self.shared is not None:  # offered by another instance
+            found = self.shared.button(str(chat_id), token)
+        return found
 
     def forget(self, chat_id: str) -> None:
         """Drops everything kept for ``chat_id``."""
         self._chats.pop(str(chat_id), None)
+        if self.shared is not None:
+            self.shared.forget_buttons(str(chat_id))
 
 
 # --------------------------------------------------------------------------------------
@@ -797,7 +806,10 @@ class TelegramInput(InputChannel):
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
         self.api = TelegramBotAPI(settings.access_token, settings.api_base)
-        self.tokens = ButtonTokens()
+        from bot.channels.telegram_shared import shared_state
+
+        self.shared = shared_state()  # Redis when configured: several instances
+        self.tokens = ButtonTokens(shared=self.shared)
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock]
         self._chat_locks = weakref.WeakValueDictionary()
         self._seen_updates: Deque[int] = collections.deque(maxlen=2048)
@@ -936,6 +948,12 @@ class TelegramInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], ctx: Any
     ) -> None:
         """Long-polls getUpdates until the server stops."""
+        if self.shared is not None and not self.shared.claim_poller():
+            logger.error(
+                "Telegram: another instance is already polling; long polling runs on "
+                "one instance only (use the webhook for several)."
+            )
+            return
         delay = 1.0
         while True:
             try:
@@ -952,6 +970,9 @@ class TelegramInput(InputChannel):
         offset: int | None = None
         delay = 1.0
         while True:
+            if self.shared is not None and not self.shared.claim_poller():
+                logger.error("Telegram: another instance took over polling; stopping.")
+                return
             try:
                 updates = await self.api.call(
                     "getUpdates",
@@ -1000,6 +1021,8 @@ class TelegramInput(InputChannel):
             return False
         if update_id in self._seen_set:
             return True
+        if self.shared is not None and self.shared.seen(update_id):
+            return True  # another instance took it
         if len(self._seen_updates) == self._seen_updates.maxlen:
             self._seen_set.discard(self._seen_updates[0])
         self._seen_updates.append(update_id)
