@@ -207,14 +207,24 @@ def screen_intents(screen: SafetyScreen) -> IntentOf:
 def model_intents(model: Path) -> IntentOf:
     """The intent the trained model's whole NLU pipeline gives (classifier + screen)."""
     import asyncio
+    import contextlib
+    import io
 
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
-    agent = Agent.load(str(model))
+    # Rasa logs every parsed text at DEBUG through structlog, to stdout: the blind
+    # suites' messages must never be printed, so silence it and swallow stdout too.
+    configure_structlog(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    with contextlib.redirect_stdout(io.StringIO()):
+        agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
 
     def intent(text: str) -> str | None:
-        parsed = loop.run_until_complete(agent.parse_message(text))
+        with contextlib.redirect_stdout(io.StringIO()):
+            parsed = loop.run_until_complete(agent.parse_message(text))
         return (parsed.get("intent") or {}).get("name")
 
     return intent
