@@ -59,7 +59,8 @@ kb-check: venv ## validate the knowledge base and check it copies no seed wordin
 	$(PY) scripts/check_kb.py
 
 test-unit: venv settings ## unit tests (KB, components, actions, channels, settings)
-	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/widget --ignore=tests/telegram
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/widget --ignore=tests/telegram \
+	  --ignore=tests/cluster  # these four start real servers: their own targets run them
 
 validate: venv settings ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings --config config.yml --domain bot/domain --data data
