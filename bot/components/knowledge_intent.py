@@ -9,7 +9,9 @@ are kept for real doubt about what was asked. And a low-confidence message that 
 topic at all and whose best guess is ``out_of_scope`` is read as out of scope (a polite "not
 something I can help with" beats buttons about unrelated chemo topics). A best guess under
 ``min_fallback_confidence`` is no reading at all ("folfox thingy"): that message keeps its
-buttons. Runs after the classifier and the fallback classifier, before the safety override.
+buttons. An unsure best guess in ``keep_intents`` (``followup_topic``: "captem??" looks like
+"and CAPTEM?") that names a topic is kept as it is. Runs after the classifier and the fallback
+classifier, before the safety override.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class KnowledgeIntentHint(GraphComponent):
     """Turns ``ask_capabilities`` (by default) into ``ask_what_is`` when a KB topic is named.
 
     Config: ``from_intents`` (list), ``to_intent``, ``entity`` (default ``kb_term``),
-    ``min_fallback_confidence`` (default 0: every unsure best guess counts), ``kb_dir`` (for
+    ``min_fallback_confidence`` (default 0: every unsure best guess counts), ``keep_intents``
+    (unsure best guesses kept when a topic is named, default none), ``kb_dir`` (for
     telling broad entries like "chemo" from specific ones).
     """
 
@@ -51,6 +54,7 @@ class KnowledgeIntentHint(GraphComponent):
             "entity": "kb_term",
             "out_of_scope_intent": "out_of_scope",
             "min_fallback_confidence": 0.0,
+            "keep_intents": [],
             "kb_dir": None,
         }
 
@@ -88,6 +92,10 @@ class KnowledgeIntentHint(GraphComponent):
                 ):
                     self._switch(message, best)
                     continue
+                if best.get("name") in self._config["keep_intents"]:
+                    if self._names_topic(message):
+                        self._switch(message, best)  # "captem??" reads as "and CAPTEM?"
+                    continue
                 if best.get("name") not in readable:
                     continue
                 if (best.get("confidence") or 0.0) < self._config[
@@ -113,6 +121,14 @@ class KnowledgeIntentHint(GraphComponent):
                 },
             )
         return messages
+
+    def _names_topic(self, message: Message) -> bool:
+        """True if the message names a specific (not broad) KB topic."""
+        return any(
+            e.get("entity") == self._config["entity"]
+            and e.get("value") not in self._broad
+            for e in message.get(ENTITIES) or []
+        )
 
     @staticmethod
     def _switch(message: Message, target: Dict[str, Any]) -> None:

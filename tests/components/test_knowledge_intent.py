@@ -108,3 +108,16 @@ def test_unsure_best_guess_below_the_floor_keeps_the_buttons() -> None:
     )
     (out,) = hint.process([msg])
     assert out.get("intent")["name"] == "ask_what_is"
+
+
+def test_unsure_follow_up_naming_a_topic_is_kept() -> None:
+    config = {
+        **KnowledgeIntentHint.get_default_config(),
+        "keep_intents": ["followup_topic"],
+    }
+    hint = KnowledgeIntentHint.create(config, MagicMock(), MagicMock(), MagicMock())
+    ranking = ["nlu_fallback", "followup_topic", "ask_what_is"]
+    (msg,) = hint.process([message("nlu_fallback", ["captem"], ranking)])
+    assert msg.get("intent")["name"] == "followup_topic"
+    (msg,) = hint.process([message("nlu_fallback", ["chemotherapy"], ranking)])
+    assert msg.get("intent")["name"] == "nlu_fallback"  # only a broad topic: buttons
