@@ -6,15 +6,18 @@ Modes:
   :class:`~bot.components.safety_screen.SafetyScreen` on our own suites (the urgent
   turns of ``tests/conversations/safety_red_flags.yml`` and the ``RED_FLAGS`` of
   ``tests/components/test_safety.py``; the crisis turns of ``safety_crisis.yml``;
-  ``tests/safety/false_alarms.yml``) and, with ``--blind``, on the blind suites
-  (``tests/safety_blind/*.yml``), with gates. ``--model`` adds the whole NLU of a
-  trained model (classifier + screen), ungated. For the blind suites only
-  aggregate numbers are printed, never a message (they are kept unseen on purpose).
+  ``tests/safety/false_alarms.yml``); with ``--dev``, on the development suites
+  (``tests/safety_dev/*.yml``: written blind, seen during development on 2026-12-01,
+  so tuned against; ``--show-misses`` lists their misses); with ``--blind``, on the
+  blind suites (``tests/safety_blind_v2/*.yml``), with gates. ``--model`` adds the
+  whole NLU of a trained model (classifier + screen), ungated. For the blind suites
+  only aggregate numbers are printed, never a message (they are kept unseen on
+  purpose).
 * ``--snapshot OUT``: write the screen's verdict for every message of the training data,
   the conversation scripts and the safety unit tests' parametrizations (JSON).
 * ``--compare FILE``: re-screen the messages of a snapshot and list the differences.
 
-Usage: ``python scripts/eval_safety.py [--blind] [--snapshot OUT | --compare FILE]``.
+Usage: ``python scripts/eval_safety.py [--dev] [--blind] [--snapshot OUT | --compare FILE]``.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ from bot.components.safety import SafetyScreen, build_screen  # noqa: E402
 logger = logging.getLogger(__name__)
 
 OWN_DIR = REPO_ROOT / "tests" / "safety"
-BLIND_DIR = REPO_ROOT / "tests" / "safety_blind"
+# written blind, seen during development on 2026-12-01: a development set now
+DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
+# the fresh blind set: never read, never print its messages
+BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
 CONVERSATIONS = REPO_ROOT / "tests" / "conversations"
 TEST_MODULES = (
     "tests/components/test_safety.py",
@@ -49,7 +55,7 @@ TEST_MODULES = (
 )
 _ANNOTATION_RE = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)|\[([^\]]+)\]\{[^}]*\}")
 
-# Gates (fraction). Own suites: the issue's targets. Blind suites: see mk/safety.mk.
+# Gates (fraction). Own suites: the issue's targets. Dev and blind suites: mk/safety.mk.
 GATES = {"red_flag_recall": 1.0, "false_alarm_rate": 0.05, "crisis_recall": 1.0}
 
 
@@ -288,8 +294,17 @@ def own_suites(screen: IntentOf) -> List[Tuple[SuiteResult, List[str]]]:
     return out
 
 
-def blind_suites(screen: IntentOf, label: str = "blind") -> List[SuiteResult]:
-    """The blind suites: aggregate results only (messages are never returned)."""
+def blind_suites(
+    screen: IntentOf,
+    label: str = "blind",
+    folder: Path = BLIND_DIR,
+    misses: List[str] | None = None,
+) -> List[SuiteResult]:
+    """Suites in the blind-set format (red_flags, false_alarms, crisis) of ``folder``.
+
+    Only aggregate results are returned; ``misses`` (development suites only, never
+    the blind ones) collects ``"<suite>: <text>"`` for every error.
+    """
     specs = (
         ("red_flags.yml", "red_flag_recall", RED_FLAG_INTENTS),
         ("false_alarms.yml", "false_alarm_rate", ALARM_INTENTS),
@@ -297,10 +312,24 @@ def blind_suites(screen: IntentOf, label: str = "blind") -> List[SuiteResult]:
     )
     results = []
     for name, measure, wanted in specs:
-        path = BLIND_DIR / name
+        path = folder / name
         if not path.exists():
             continue
         items = [(m.get("class", "?"), m["text"]) for m in suite_messages(path)]
+        if name == "red_flags.yml":
+            # a red flag with crisis wording must get both replies (red_flag_crisis)
+            both = [(c, t) for c, t in items if c == "red_flag_and_crisis"]
+            if both:
+                extra, missed = score(
+                    screen,
+                    f"{label} red+crisis",
+                    "crisis_recall",
+                    both,
+                    frozenset({"red_flag_crisis"}),
+                )
+                results.append(extra)
+                if misses is not None:
+                    misses += [f"red+crisis: {text}" for text in missed]
         if name == "crisis.yml":
             # recall over the crisis messages; the others (not_crisis, ambiguous) are
             # reported per class as how often they got the crisis reply
@@ -308,8 +337,10 @@ def blind_suites(screen: IntentOf, label: str = "blind") -> List[SuiteResult]:
             items = [(c, t) for c, t in items if c == "crisis"]
             extra, _ = score(screen, f"{label} not-crisis", "info", others, wanted)
             results.append(extra)
-        result, _ = score(screen, f"{label} {name[:-4]}", measure, items, wanted)
+        result, missed = score(screen, f"{label} {name[:-4]}", measure, items, wanted)
         results.append(result)
+        if misses is not None:
+            misses += [f"{name[:-4]}: {text}" for text in missed]
     return results
 
 
@@ -375,7 +406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fields", default="red_flags,crisis,personal_advice,other_language,negated"
     )
+    parser.add_argument("--dev", action="store_true", help="also the dev suites")
     parser.add_argument("--blind", action="store_true", help="also the blind suites")
+    for measure, flag in (
+        ("red_flag_recall", "red-flag"),
+        ("false_alarm_rate", "false-alarm"),
+        ("crisis_recall", "crisis"),
+    ):
+        parser.add_argument(f"--dev-{flag}-gate", type=float, default=GATES[measure])
     parser.add_argument(
         "--blind-red-flag-gate", type=float, default=GATES["red_flag_recall"]
     )
@@ -395,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="also evaluate this trained model's whole NLU (classifier + screen)",
     )
-    parser.add_argument("--show-misses", action="store_true", help="own suites only")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="own and dev suites only"
+    )
     parser.add_argument("--language-cost", action="store_true", help="RSS and time")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -431,6 +471,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         out(_line(result, own_gates.get(result.measure), ok) + "\n")
         if args.show_misses:
             out("".join(f"    miss: {t!r}\n" for t in misses))
+    dev_gates = {
+        "red_flag_recall": args.dev_red_flag_gate,
+        "false_alarm_rate": args.dev_false_alarm_gate,
+        "crisis_recall": args.dev_crisis_gate,
+    }
+    if args.dev:
+        dev_misses: List[str] = []
+        for result in blind_suites(screen_intents(screen), "dev", DEV_DIR, dev_misses):
+            ok = passes(result, dev_gates)
+            failed |= not ok
+            out(_line(result, dev_gates.get(result.measure), ok) + "\n")
+        if args.show_misses:
+            out("".join(f"    miss: {t!r}\n" for t in dev_misses))
     if args.blind:
         for result in blind_suites(screen_intents(screen)):
             ok = passes(result, blind_gates)
@@ -441,6 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         intents = model_intents(model)
         for result, _ in own_suites(intents):
             out(_line(result, None, True) + "\n")
+        if args.dev:
+            for result in blind_suites(intents, "dev", DEV_DIR):
+                out(_line(result, None, True) + "\n")
         if args.blind:
             for result in blind_suites(intents, "blind"):
                 out(_line(result, None, True) + "\n")
