@@ -22,8 +22,9 @@ from tests.widget.browser.helpers import ask, open_widget, wait_turn_end
 from tests.widget.conftest import REPO_ROOT, Site, free_port, screenshot
 
 CHANNEL = "bot.channels.socketio.WidgetSocketIOInput"
-# Wordings the bot should be unsure about (NLU below the fallback threshold -> buttons).
-VAGUE = ["chemo tablets thing", "capecitabine or temozolomide", "tem cap", "tablets"]
+# Wordings the bot is unsure about (it offers topics as buttons); the conversation scripts
+# (flows_low_confidence.yml) check "folfox thingy" the same way.
+VAGUE = ["folfox thingy", "chemo tablets thing", "capecitabine or temozolomide", "tablets"]
 
 
 def find_model() -> Path | None:
