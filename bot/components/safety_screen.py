@@ -157,13 +157,15 @@ class SafetyScreen:
         self._personal_exclusions = compiler.rule_set(
             lex.personal_advice.exclusions, "exclude"
         )
+        # substrings are searched in normalised text, so normalise them the same way
+        # (Arabic hamza forms, accents): written either way, they match either way
         self._non_latin_red = [
-            (label, re.compile("|".join(re.escape(s) for s in words)))
+            (label, re.compile("|".join(re.escape(normalise_text(s)) for s in words)))
             for label, words in lex.red_flags.substrings.items()
         ]
         crisis_words = [w for words in lex.crisis.substrings.values() for w in words]
         self._non_latin_crisis = re.compile(
-            "|".join(re.escape(s) for s in crisis_words)
+            "|".join(re.escape(normalise_text(s)) for s in crisis_words)
         )
         self.language = LanguageCheck(lex.language, term_spans)
 

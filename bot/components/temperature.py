@@ -62,7 +62,8 @@ BODY_TEMPERATURE_CONTEXT: FrozenSet[str] = (
 ENVIRONMENT_WORDS: FrozenSet[str] = _words(
     "outside outdoors weather forecast climate heatwave heat humid humidity sun sunny"
     " sunshine sunbathe sunbathing beach pool sea swim swimming fridge freezer storage"
-    " store stored storing oven room"
+    " store stored storing oven room shade sunburn"
+    " sunburnt suncream sunscreen spf"
 )
 NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
     "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
@@ -148,6 +149,10 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
     environment = not ENVIRONMENT_WORDS.isdisjoint(norm_set)
     other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
     bare = other_words <= 2 and len(matches) == 1
+    if environment and not has_body_context:
+        # "38 degrees in the shade", "35 degrees this weekend": the weather, unless the
+        # message also speaks of a (body) temperature, fever, shivering or feeling cold
+        return readings
     for match in matches:
         raw, unit = match.group("num"), (match.group("unit") or "").replace(" ", "")
         value = float(raw.replace(",", "."))

@@ -333,7 +333,9 @@ def test_judge(reading: Reading, low: bool, normal: bool, high: bool) -> None:
 
 def test_weather_is_not_a_body_temperature() -> None:
     text = normalise_text("35 degrees outside today")
-    assert find_readings(text, text.split()) == [Reading(35.0, strong=False)]
+    assert find_readings(text, text.split()) == []
+    text = normalise_text("heatwave here, 39 degrees in the shade")
+    assert find_readings(text, text.split()) == []
     text = normalise_text("my temperature is 35 degrees and it's cold outside")
     assert find_readings(text, text.split()) == [Reading(35.0, strong=True)]
 
