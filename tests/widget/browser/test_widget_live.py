@@ -24,7 +24,12 @@ from tests.widget.conftest import REPO_ROOT, Site, free_port, screenshot
 CHANNEL = "bot.channels.socketio.WidgetSocketIOInput"
 # Wordings the bot is unsure about (it offers topics as buttons); the conversation scripts
 # (flows_low_confidence.yml) check "folfox thingy" the same way.
-VAGUE = ["folfox thingy", "chemo tablets thing", "capecitabine or temozolomide", "tablets"]
+VAGUE = [
+    "folfox thingy",
+    "chemo tablets thing",
+    "capecitabine or temozolomide",
+    "tablets",
+]
 
 
 def find_model() -> Path | None:
