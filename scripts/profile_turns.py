@@ -22,7 +22,6 @@ import pstats
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import List
@@ -42,19 +41,6 @@ def questions() -> List[str]:
     """The benchmark's realistic questions."""
     data = yaml.safe_load((ROOT / "scripts" / "bench_questions.yml").read_text())
     return list(data["questions"])
-
-
-def wait_for(url: str, timeout: float = 120.0) -> None:
-    """Until GET ``url`` answers 200, or RuntimeError."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
 async def run(model: Path, count: int, without_patches: bool) -> pstats.Stats:
@@ -125,9 +111,8 @@ def main() -> int:
         servers = Servers(config)
         env = servers.env()
         os.environ.update(env)  # this process is the Rasa server: same settings
-        servers.start_actions(env)
         try:
-            wait_for(f"http://127.0.0.1:{config.actions_port}/health")
+            servers.start_actions(env, wait=True)
             stats = asyncio.run(run(args.model, args.messages, args.without_patches))
         finally:
             servers.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
-import socket
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict
@@ -14,6 +13,7 @@ import pytest
 from jsonschema import ValidationError, validate
 
 import bot.rasa_patches as patches
+from scripts.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,12 +88,6 @@ def test_root_route_has_no_version_banner() -> None:
 
 
 # ---- the bounded custom-action call, against real sockets ---------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

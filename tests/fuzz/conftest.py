@@ -8,18 +8,13 @@ same kind of traffic to the real servers.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from scripts.serve import free_port
 
 
 @dataclass
