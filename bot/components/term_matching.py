@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 import spacy
 from spacy.language import Language
@@ -187,10 +187,3 @@ def _matcher_for_dir(kb_dir: str | None) -> TermMatcher:
 def matcher_for(kb_dir: str | None = None) -> TermMatcher:
     """One shared matcher per KB directory per process (building one takes a moment)."""
     return _matcher_for_dir(kb_dir)
-
-
-def specific_first(entry_ids: Sequence[str], broad: Iterable[str]) -> List[str]:
-    """Drop broad entries ("chemo") when a more specific one was also mentioned."""
-    broad_set = set(broad)
-    specific = [e for e in entry_ids if e not in broad_set]
-    return specific or list(entry_ids)

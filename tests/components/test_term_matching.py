@@ -10,7 +10,6 @@ from bot.components.term_matching import (
     TermMatcher,
     damerau_levenshtein,
     fuzzy_limit,
-    specific_first,
 )
 
 
@@ -96,11 +95,6 @@ def test_span_never_includes_trailing_punctuation(matcher) -> None:
     text = "my dad has neuroendocrine carcinoma, what now"
     (match,) = matcher.find(text)
     assert match.text == "neuroendocrine carcinoma"
-
-
-def test_broad_entries_yield_to_specific_ones() -> None:
-    assert specific_first(["chemotherapy", "captem"], {"chemotherapy"}) == ["captem"]
-    assert specific_first(["chemotherapy"], {"chemotherapy"}) == ["chemotherapy"]
 
 
 def test_edit_distance() -> None:
