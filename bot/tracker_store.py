@@ -26,6 +26,11 @@ message: Rasa's ``FailSafeTrackerStore`` then answers that message from a fresh 
 conversation (so red-flag and crisis replies still arrive) and the Rasa patch in
 ``bot/rasa_patches.py`` adds the kind ``store_unavailable`` sentence of kb/messages.yml
 ("try again shortly"), so no turn is dropped silently.
+
+:func:`delete_conversation` is the one way every channel's "forget me" deletes a
+conversation (Telegram ``/forget``, REST ``POST /webhooks/rest/forget``, the widget's
+"Delete my conversation"): whichever store is configured, behind Rasa's wrappers, while
+holding the conversation's lock so that no turn in progress saves it again.
 """
 
 from __future__ import annotations
@@ -35,13 +40,21 @@ import contextvars
 import logging
 import os
 from pathlib import Path
-from typing import Any, Generator
+from typing import Any, Generator, List
 
+import redis
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.brokers.broker import EventBroker
+from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    MongoTrackerStore,
+    RedisTrackerStore,
     SQLTrackerStore,
+    TrackerStore,
     create_engine_kwargs,
     ensure_schema_exists,
 )
@@ -251,3 +264,132 @@ def open_store(
         url = url.replace("postgres://", "postgresql://", 1)
         return PostgreSQLTrackerStore(domain, url, event_broker, **kwargs)
     raise TrackerStoreError(f"{URL_ENV} must start with postgresql:// or sqlite:///")
+
+
+# --------------------------------------------------------------------------------------
+# Deleting one conversation ("forget me")
+# --------------------------------------------------------------------------------------
+
+
+class ForgetNotSupported(TrackerStoreError):
+    """The configured tracker store cannot delete a conversation."""
+
+
+# Rasa 3.6 (checked against 3.6.21) wraps the configured store in FailSafeTrackerStore
+# (agent.py) and often AwaitableTrackerStore (tracker_store.py), and neither offers a
+# public way to reach the store inside: both keep it in ``_tracker_store``. This is the
+# only place that reads that attribute; tests/test_tracker_store.py fails if it goes.
+WRAPPERS = (FailSafeTrackerStore, AwaitableTrackerStore)
+WRAPPED_ATTRIBUTE = "_tracker_store"
+# The stores :func:`delete_conversation` can delete from.
+DELETABLE = (
+    SQLTrackerStore,
+    InMemoryTrackerStore,
+    RedisTrackerStore,
+    MongoTrackerStore,
+)
+
+
+def _stores_behind(tracker_store: TrackerStore | None) -> List[TrackerStore]:
+    """The concrete stores behind Rasa's wrappers (FailSafe's in-memory fallback too)."""
+    stores: List[TrackerStore] = []
+    pending: List[Any] = [tracker_store]
+    while pending:
+        store = pending.pop()
+        if store is None or any(store is seen for seen in stores):
+            continue
+        if isinstance(store, WRAPPERS):
+            inner = getattr(store, WRAPPED_ATTRIBUTE, None)
+            if inner is None:
+                raise ForgetNotSupported(
+                    f"{type(store).__name__} no longer keeps its store in "
+                    f"{WRAPPED_ATTRIBUTE} (Rasa changed): cannot delete conversations"
+                )
+            pending.append(inner)
+            if isinstance(store, FailSafeTrackerStore):
+                # Turns saved while the primary store was down went to the fallback.
+                pending.append(store.fallback_tracker_store)
+            continue
+        stores.append(store)
+    return stores
+
+
+def _delete_sql(store: SQLTrackerStore, sender_id: str) -> bool:
+    # Rasa's SQL store has no delete: remove the sender's event rows in one transaction,
+    # with the store's own session (SafeSQLTrackerStore raises TrackerStoreError or
+    # TrackerStoreUnavailable from it) and table mapping. Runs on the event loop like the
+    # store's own methods (an SQLite ':memory:' database is per thread).
+    with store.session_scope() as session:
+        deleted = (
+            session.query(store.SQLEvent)
+            .filter(store.SQLEvent.sender_id == sender_id)
+            .delete(synchronize_session=False)
+        )
+        session.commit()
+    return bool(deleted)
+
+
+def _delete_from(store: TrackerStore, sender_id: str) -> bool:
+    """Delete ``sender_id`` from one concrete store; True if something was there."""
+    if isinstance(store, SQLTrackerStore):
+        return _delete_sql(store, sender_id)
+    if isinstance(store, InMemoryTrackerStore):
+        return store.store.pop(sender_id, None) is not None
+    if isinstance(store, RedisTrackerStore):
+        return bool(store.red.delete(store.key_prefix + sender_id))
+    if isinstance(store, MongoTrackerStore):
+        return (
+            store.conversations.delete_many({"sender_id": sender_id}).deleted_count > 0
+        )
+    raise ForgetNotSupported(f"cannot delete conversations from {type(store).__name__}")
+
+
+async def delete_conversation(
+    tracker_store: TrackerStore | None,
+    sender_id: str,
+    lock_store: LockStore | None = None,
+) -> bool:
+    """Delete every stored event of the conversation ``sender_id``.
+
+    Args:
+        tracker_store: the agent's store (``agent.tracker_store``), wrapped or not: the
+            SQL stores (SQLite, PostgreSQL), in-memory, Redis and Mongo are supported.
+        sender_id: the conversation as Rasa knows it (namespaced, e.g. ``tg:42``).
+        lock_store: the agent's lock store (``agent.lock_store``, in memory or Redis):
+            held while deleting, so a turn being handled cannot save the old
+            conversation back afterwards.
+
+    Returns:
+        True if something was deleted, False if nothing was stored for ``sender_id``.
+
+    Raises:
+        ForgetNotSupported: no store, or one this function cannot delete from.
+        TrackerStoreError: the database refused or could not be reached
+            (:class:`TrackerStoreUnavailable`, also for a Redis store); the
+            conversation is then as it was (SQL deletes in one transaction).
+
+    Copies already published to an event broker are not affected.
+    """
+    stores = _stores_behind(tracker_store)
+    if not stores:
+        raise ForgetNotSupported("there is no tracker store to delete from")
+    unsupported = [s for s in stores if not isinstance(s, DELETABLE)]
+    if unsupported:  # checked first, so nothing is deleted from only some stores
+        raise ForgetNotSupported(
+            f"cannot delete conversations from {type(unsupported[0]).__name__}"
+        )
+    if lock_store is None:
+        return _delete_all(stores, sender_id)
+    async with lock_store.lock(sender_id):
+        return _delete_all(stores, sender_id)
+
+
+def _delete_all(stores: List[TrackerStore], sender_id: str) -> bool:
+    try:
+        deleted = [_delete_from(store, sender_id) for store in stores]
+    except redis.exceptions.RedisError as exc:
+        raise TrackerStoreUnavailable(
+            f"the tracker store's Redis did not answer ({type(exc).__name__})"
+        ) from None
+    logger.debug("conversation deleted on request (%s)", any(deleted))
+    return any(deleted)

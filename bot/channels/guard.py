@@ -24,6 +24,8 @@ from typing import Any, Set
 
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from bot.tracker_store import delete_conversation
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARS = 2000
@@ -218,3 +220,29 @@ def reply_text(key: str) -> str:
     from kb import load_kb
 
     return load_kb().message(key)
+
+
+# Fixed sentences (kb/messages.yml) that answer a "forget me" request.
+FORGOTTEN = "forgotten"
+FORGET_FAILED = "forget_failed"
+
+
+async def forget_conversation(agent: Any, sender_id: str) -> bool:
+    """Deletes the conversation ``sender_id`` (every channel's "forget me").
+
+    Goes through :func:`bot.tracker_store.delete_conversation` with the agent's tracker
+    and lock stores. Never raises: False (and the reason in the log) when there is no
+    agent or the store could not delete; the channel then sends ``forget_failed``.
+    """
+    if agent is None or getattr(agent, "tracker_store", None) is None:
+        logger.error("forget: no agent with a tracker store")
+        return False
+    try:
+        deleted = await delete_conversation(
+            agent.tracker_store, sender_id, getattr(agent, "lock_store", None)
+        )
+    except Exception:  # the user is told it failed; details in the log
+        logger.exception("forget: the conversation could not be deleted")
+        return False
+    logger.info("conversation deleted on request (anything stored: %s)", deleted)
+    return True

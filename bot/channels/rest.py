@@ -13,6 +13,10 @@
 * Rate limits per sender and per client IP (``bot.channels.ratelimit``): over a limit,
   HTTP 429 with ``Retry-After`` and the ``too_many_messages`` sentence; the message is
   not processed and the conversation is kept.
+* Forget me: ``POST /webhooks/rest/forget`` with ``{"sender": "..."}`` deletes that
+  conversation (``bot.tracker_store.delete_conversation``) and answers with the
+  ``forgotten`` sentence and ``"custom": {"forgotten": true}`` (or ``forget_failed`` and
+  ``false``; HTTP 200 either way). Same access, body and rate-limit checks as messages.
 * Access: with ``REST_TOKEN`` set, every request needs ``Authorization: Bearer <token>``
   (else 401). When the server listens on a non-loopback address (``RASA_HOST``, set by
   scripts/serve.py from ``make run HOST=...``; unset means loopback), the channel refuses
@@ -25,7 +29,7 @@ import hmac
 import ipaddress
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -35,7 +39,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import (
+    FORGET_FAILED,
+    FORGOTTEN,
     check_message,
+    forget_conversation,
     max_message_chars,
     neutralise_commands,
     reply_text,
@@ -105,7 +112,9 @@ def bad_request(reason: str) -> HTTPResponse:
     return response.json({"error": "bad_request", "reason": reason}, status=400)
 
 
-def parse_body(request: Request) -> Dict[str, Any] | HTTPResponse:
+def parse_body(
+    request: Request, needs_message: bool = True
+) -> Dict[str, Any] | HTTPResponse:
     """The checked JSON object in the body, or a 400 response saying what is wrong."""
     body, reason = parse_json_object(request.body)
     if body is None:
@@ -120,7 +129,7 @@ def parse_body(request: Request) -> Dict[str, Any] | HTTPResponse:
             f"'sender' must be a string of 1 to {MAX_SENDER_CHARS} characters from "
             f"{SENDER_CHARSET}"
         )
-    if not isinstance(body.get("message"), str):
+    if needs_message and not isinstance(body.get("message"), str):
         return bad_request("'message' must be a string")
     metadata = body.get("metadata")
     if metadata is not None and not metadata_ok(metadata):
@@ -176,10 +185,35 @@ class SafeRestInput(RestInput):
             self.token.encode("utf-8"),
         )
 
+    async def admit(
+        self, request: Request, needs_message: bool = True
+    ) -> Tuple[str, str, Dict[str, Any]] | HTTPResponse:
+        """Access, body and rate-limit checks: (sender, conversation, body) or a reply."""
+        if not self.authorised(request):
+            return response.json(
+                {"error": "unauthorized", "reason": "a bearer token is required"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body = parse_body(request, needs_message)
+        if isinstance(body, HTTPResponse):
+            return body
+        sender = body["sender"].strip()
+        conversation = namespaced(REST_PREFIX, sender)
+        verdict = await self.limiter.check(conversation, client_ip(request))
+        if not verdict.allowed:
+            logger.info("REST request refused: %s rate limit", verdict.scope)
+            return response.json(
+                [{"recipient_id": sender, "text": reply_text(REPLY_KEY)}],
+                status=429,
+                headers={"Retry-After": str(verdict.retry_after)},
+            )
+        return sender, conversation, body
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        """Routes: GET / (health) and POST /webhook."""
+        """Routes: GET / (health), POST /webhook and POST /forget."""
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @hook.listener("before_server_start")
@@ -190,27 +224,25 @@ class SafeRestInput(RestInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @hook.route("/forget", methods=["POST"])
+        async def forget(request: Request) -> HTTPResponse:
+            checked = await self.admit(request, needs_message=False)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            sender, conversation, _body = checked
+            agent = getattr(request.app.ctx, "agent", None)
+            done = await forget_conversation(agent, conversation)
+            text = reply_text(FORGOTTEN if done else FORGET_FAILED)
+            return response.json(
+                [{"recipient_id": sender, "text": text, "custom": {"forgotten": done}}]
+            )
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if not self.authorised(request):
-                return response.json(
-                    {"error": "unauthorized", "reason": "a bearer token is required"},
-                    status=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            body = parse_body(request)
-            if isinstance(body, HTTPResponse):
-                return body
-            sender = body["sender"].strip()
-            conversation = namespaced(REST_PREFIX, sender)
-            verdict = await self.limiter.check(conversation, client_ip(request))
-            if not verdict.allowed:
-                logger.info("REST message refused: %s rate limit", verdict.scope)
-                return response.json(
-                    [{"recipient_id": sender, "text": reply_text(REPLY_KEY)}],
-                    status=429,
-                    headers={"Retry-After": str(verdict.retry_after)},
-                )
+            checked = await self.admit(request)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            sender, conversation, body = checked
             agent = getattr(request.app.ctx, "agent", None)
             checked = check_message(body["message"], self.max_chars)
             if checked.reply:

@@ -66,7 +66,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import (
+    FORGET_FAILED,
+    FORGOTTEN,
     check_message,
+    forget_conversation,
     max_message_chars,
     reply_text,
     strip_command,
@@ -94,8 +97,8 @@ MODE_POLLING = "polling"
 RESPONSE_TEXT_ONLY = "text_only"
 RESPONSE_EDITED = "edited_message"
 RESPONSE_GROUP = "private_chat_only"
-RESPONSE_FORGOTTEN = "forgotten"
-RESPONSE_FORGET_FAILED = "forget_failed"
+RESPONSE_FORGOTTEN = FORGOTTEN
+RESPONSE_FORGET_FAILED = FORGET_FAILED
 RESPONSE_EMPTY = "empty_message"
 MESSAGE_KEYS = (
     RESPONSE_TEXT_ONLY,
@@ -633,80 +636,6 @@ class TelegramOutput(OutputChannel):
 
 
 # --------------------------------------------------------------------------------------
-# Forgetting a conversation
-# --------------------------------------------------------------------------------------
-
-
-class ForgetNotSupported(RasaException):
-    """The configured tracker store cannot delete a conversation."""
-
-
-def _unwrap_tracker_stores(tracker_store: Any) -> List[Any]:
-    """Returns the concrete stores behind Rasa's FailSafe/Awaitable wrappers."""
-    stores: List[Any] = []
-    pending = [tracker_store]
-    while pending:
-        store = pending.pop()
-        if store is None or any(store is s for s in stores):
-            continue
-        inner = getattr(store, "_tracker_store", None)
-        if inner is not None:
-            pending.append(inner)
-            # FailSafeTrackerStore keeps an in-memory fallback once the primary failed.
-            pending.append(getattr(store, "_fallback_tracker_store", None))
-            continue
-        stores.append(store)
-    return stores
-
-
-def _delete_sql(store: Any, sender_id: str) -> int:
-    # Rasa 3.6's SQLTrackerStore has no delete: remove the sender's event rows in
-    # one transaction, using the store's own session and table mapping. Runs on the
-    # event loop like the store's own methods (an SQLite ':memory:' database is only
-    # visible to the thread that created it).
-    with store.session_scope() as session:
-        deleted = (
-            session.query(store.SQLEvent)
-            .filter(store.SQLEvent.sender_id == sender_id)
-            .delete(synchronize_session=False)
-        )
-        session.commit()
-    return int(deleted or 0)
-
-
-def delete_conversation(tracker_store: Any, sender_id: str) -> bool:
-    """Deletes every stored event of ``sender_id``; True if something was deleted.
-
-    Supports the SQL, in-memory, Redis and Mongo tracker stores (wrapped or not).
-    Raises ``ForgetNotSupported`` for any other store. Copies already published to
-    an event broker are not affected.
-    """
-    from rasa.core.tracker_store import (
-        InMemoryTrackerStore,
-        MongoTrackerStore,
-        RedisTrackerStore,
-        SQLTrackerStore,
-    )
-
-    deleted = False
-    for store in _unwrap_tracker_stores(tracker_store):
-        if isinstance(store, SQLTrackerStore):
-            deleted = _delete_sql(store, sender_id) > 0 or deleted
-        elif isinstance(store, InMemoryTrackerStore):
-            deleted = store.store.pop(sender_id, None) is not None or deleted
-        elif isinstance(store, RedisTrackerStore):
-            deleted = bool(store.red.delete(store.key_prefix + sender_id)) or deleted
-        elif isinstance(store, MongoTrackerStore):
-            result = store.conversations.delete_many({"sender_id": sender_id})
-            deleted = result.deleted_count > 0 or deleted
-        else:
-            raise ForgetNotSupported(
-                f"Cannot delete conversations from {type(store).__name__}."
-            )
-    return deleted
-
-
-# --------------------------------------------------------------------------------------
 # Input channel
 # --------------------------------------------------------------------------------------
 
@@ -1219,20 +1148,10 @@ class TelegramInput(InputChannel):
     async def _forget(self, output: TelegramOutput, ctx: Any, chat_id: str) -> None:
         """``/forget``: deletes this chat's conversation and confirms (or says it failed)."""
         agent = getattr(ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            await self._utter(output, chat_id, RESPONSE_FORGET_FAILED)
-            return
-        try:
-            # Hold Rasa's conversation lock so no turn in progress re-saves it.
-            conversation = conversation_id(chat_id)
-            async with agent.lock_store.lock(conversation):
-                deleted = delete_conversation(agent.tracker_store, conversation)
-        except Exception:
-            logger.exception("Telegram: /forget failed.")
+        if not await forget_conversation(agent, conversation_id(chat_id)):
             await self._utter(output, chat_id, RESPONSE_FORGET_FAILED)
             return
         self.tokens.forget(chat_id)
-        logger.info(f"Telegram: conversation deleted on request ({deleted}).")
         await self._utter(output, chat_id, RESPONSE_FORGOTTEN)
 
 

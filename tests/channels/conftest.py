@@ -71,13 +71,14 @@ class RestServer:
         await self._server.after_stop()
 
     async def post(
-        self, body: Any, headers: Dict[str, str] | None = None
+        self, body: Any, headers: Dict[str, str] | None = None, route: str = "webhook"
     ) -> Tuple[int, Any, Dict[str, str]]:
-        """Status, decoded JSON (None if not JSON) and headers of a POST."""
+        """Status, decoded JSON (None if not JSON) and headers of a POST to ``route``."""
         data = body if isinstance(body, bytes) else json.dumps(body)
+        url = self.url.rsplit("/", 1)[0] + "/" + route
         try:
             async with aiohttp.ClientSession() as session, session.post(
-                self.url, data=data, headers=headers or {}
+                url, data=data, headers=headers or {}
             ) as resp:
                 raw = await resp.read()
                 try:
