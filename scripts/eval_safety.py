@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 OWN_DIR = REPO_ROOT / "tests" / "safety"
 # written blind, seen during development on 2026-12-01: a development set now
 DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
+# our own development suites (issue 11 families), written before tuning, tuned against
+DEV_OWN_DIR = DEV_DIR / "own"
 # the fresh blind set: never read, never print its messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
 CONVERSATIONS = REPO_ROOT / "tests" / "conversations"
@@ -414,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("crisis_recall", "crisis"),
     ):
         parser.add_argument(f"--dev-{flag}-gate", type=float, default=GATES[measure])
+        parser.add_argument(
+            f"--dev-own-{flag}-gate", type=float, default=GATES[measure]
+        )
     parser.add_argument(
         "--blind-red-flag-gate", type=float, default=GATES["red_flag_recall"]
     )
@@ -476,14 +481,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "false_alarm_rate": args.dev_false_alarm_gate,
         "crisis_recall": args.dev_crisis_gate,
     }
+    dev_own_gates = {
+        "red_flag_recall": args.dev_own_red_flag_gate,
+        "false_alarm_rate": args.dev_own_false_alarm_gate,
+        "crisis_recall": args.dev_own_crisis_gate,
+    }
     if args.dev:
-        dev_misses: List[str] = []
-        for result in blind_suites(screen_intents(screen), "dev", DEV_DIR, dev_misses):
-            ok = passes(result, dev_gates)
-            failed |= not ok
-            out(_line(result, dev_gates.get(result.measure), ok) + "\n")
-        if args.show_misses:
-            out("".join(f"    miss: {t!r}\n" for t in dev_misses))
+        for label, folder, gates in (
+            ("dev", DEV_DIR, dev_gates),
+            ("dev-own", DEV_OWN_DIR, dev_own_gates),
+        ):
+            dev_misses: List[str] = []
+            for result in blind_suites(
+                screen_intents(screen), label, folder, dev_misses
+            ):
+                ok = passes(result, gates)
+                failed |= not ok
+                out(_line(result, gates.get(result.measure), ok) + "\n")
+            if args.show_misses:
+                out("".join(f"    miss: {t!r}\n" for t in dev_misses))
     if args.blind:
         for result in blind_suites(screen_intents(screen)):
             ok = passes(result, blind_gates)
@@ -496,6 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out(_line(result, None, True) + "\n")
         if args.dev:
             for result in blind_suites(intents, "dev", DEV_DIR):
+                out(_line(result, None, True) + "\n")
+            for result in blind_suites(intents, "dev-own", DEV_OWN_DIR):
                 out(_line(result, None, True) + "\n")
         if args.blind:
             for result in blind_suites(intents, "blind"):
