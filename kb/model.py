@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, Tuple
 
 # What an entry can be about. ``non_chemo`` is a treatment people often mistake for chemo.
 KINDS = ("drug", "regimen", "concept", "procedure", "non_chemo", "myth")
@@ -36,10 +36,6 @@ class Source:
     note: str | None = None
     year: int | None = None
     doi: str | None = None
-
-    def citation(self) -> str:
-        """Short human-readable citation, e.g. for a channel's "sources" line."""
-        return f"{self.title} ({self.publisher})"
 
 
 @dataclass(frozen=True)
@@ -119,9 +115,3 @@ class KnowledgeBase:
             for term, _kind in entry.terms():
                 index[normalise_term(term)] = entry.id
         return index
-
-    def by_kind(self, kind: str) -> List[Entry]:
-        """Entries of one kind, sorted by id."""
-        return sorted(
-            (e for e in self.entries.values() if e.kind == kind), key=lambda e: e.id
-        )

@@ -28,13 +28,13 @@ import textstat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kb.loader import (  # noqa: E402
+from kb.loader import (
     DEFAULT_KB_DIR,
     KBError,
-    _load_entry,
-    _load_sources,
+    read_entry,
     read_kb,
-)
+    read_sources,
+)  # noqa: E402
 from kb.model import KnowledgeBase  # noqa: E402
 
 DEFAULT_SEED = ROOT.parent / "shared" / "seed" / "000_fdb944165978fa01.txt"
@@ -133,6 +133,14 @@ def check_reading_level(kb: KnowledgeBase, max_grade: float) -> int:
     return len(over)
 
 
+def _print_kb_error(exc: KBError) -> int:
+    """Print every problem a KB error carries (all schema problems of one file)."""
+    lines = [str(p) for p in exc.problems] or [str(exc)]
+    for line in lines:
+        print(f"KB error: {line}")
+    return len(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every check; 0 if the KB is fine, 1 otherwise."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -144,20 +152,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = 0
     try:
         if args.partial:
-            sources = _load_sources(args.kb)
+            sources = read_sources(args.kb)
             for path in sorted((args.kb / "entries").glob("*.yml")):
                 try:
-                    _load_entry(path, sources)
+                    read_entry(path, sources)
                 except KBError as exc:
-                    problems += 1
-                    print(f"KB error: {exc}")
+                    problems += _print_kb_error(exc)
         else:
             kb = read_kb(args.kb)
             print(f"KB ok: {len(kb.entries)} entries, {len(kb.sources)} sources")
             problems += check_reading_level(kb, args.max_grade)
     except KBError as exc:
-        problems += 1
-        print(f"KB error: {exc}")
+        problems += _print_kb_error(exc)
     if args.seed.exists():
         for name, hits in copied_runs(args.kb, args.seed).items():
             problems += 1
