@@ -1,26 +1,40 @@
-"""Input hygiene shared by every channel: clean text, refuse what cannot be read, and stop
-typed ``/intent{...}`` commands from steering the bot unless they are buttons it offered.
+"""What every channel (REST, socket.io, Telegram) does with what a user sends, in one place.
 
-The typed-command rule (one function, :func:`strip_command`, used by REST, socket.io and
-Telegram): a message whose first visible character is a slash or a slash look-alike
-(``/``, full-width ``／``, division slash ``∕``, fraction slash ``⁄``, big solidus ``⧸``,
-... after NFKC), however many spaces, tabs, new lines or invisible characters stand before
-or between the slashes, is a typed command. All its leading slashes go, and Rasa's intent
-syntax (``ask_what_is{"kb_term": "captem"}``, ``greet@0.9``) becomes plain words, so the
-NLU pipeline and its safety layer read the whole message (``/ /ask_what_is{...} I have a
-fever`` reaches NLU as ``ask what is captem I have a fever``). Only the exact payload of a
-button the bot offered in its last turn passes unchanged.
+* **Input checks** (:func:`check_message`): anything but text gets the ``text_only``
+  sentence, over-long messages ``message_too_long``, empty or punctuation-only ones
+  ``empty_message`` (sentences of kb/messages.yml, read with :func:`reply_text`); the rest
+  is cleaned (Unicode normalised, invisible and control characters dropped, white space
+  folded).
+* **Typed commands** (:func:`strip_command`, :func:`neutralise_commands`): a message whose
+  first visible character is a slash or a slash look-alike (``/``, full-width ``／``,
+  division slash ``∕``, fraction slash ``⁄``, big solidus ``⧸``, ... after NFKC), however
+  many spaces, tabs, new lines or invisible characters stand before or between the
+  slashes, is a typed command. All its leading slashes go, and Rasa's intent syntax
+  (``ask_what_is{"kb_term": "captem"}``, ``greet@0.9``) becomes plain words, so the NLU
+  pipeline and its safety layer read the whole message (``/ /ask_what_is{...} I have a
+  fever`` reaches NLU as ``ask what is captem I have a fever``). Only the exact payload
+  of a button the bot offered in its latest turn passes unchanged.
+* **Offered buttons** (:class:`OfferedButtons`): per conversation, the payloads of the
+  bot's latest turn (the only commands a user may send back) and a short token for each
+  payload offered recently (Telegram's ``callback_data``), so that a click maps back to a
+  payload the bot really offered. The tracker is the fallback after a restart or on
+  another instance (:func:`offered_payloads`).
+* **Forget me** (:func:`forget_conversation`): the conversation is deleted through
+  :func:`bot.tracker_store.delete_conversation`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Set
+from typing import Any, Protocol, Set
 
 from rasa.shared.core.events import BotUttered, UserUttered
 
@@ -77,14 +91,21 @@ class Checked:
     reply: str | None = None  # key of a kb/messages.yml sentence to send instead
 
 
-def check_message(text: str, max_chars: int) -> Checked:
-    """Refuse over-long or empty messages (with a response name); clean the rest."""
+TEXT_ONLY = "text_only"
+TOO_LONG = "message_too_long"
+EMPTY = "empty_message"
+
+
+def check_message(text: Any, max_chars: int) -> Checked:
+    """Refuse what is not text, over-long or empty (with a sentence key); clean the rest."""
+    if not isinstance(text, str):
+        return Checked(reply=TEXT_ONLY)
     if len(text) > max_chars:
-        return Checked(reply="message_too_long")
+        return Checked(reply=TOO_LONG)
     cleaned = clean_text(text)
     if not cleaned or not any(ch.isalnum() or ord(ch) > 0x2000 for ch in cleaned):
         # only punctuation or nothing at all (emoji alone count as content: ord > 0x2000)
-        return Checked(reply="empty_message")
+        return Checked(reply=EMPTY)
     return Checked(text=cleaned)
 
 
@@ -173,11 +194,117 @@ def strip_command(text: str) -> str:
     return ""
 
 
-async def offered_payloads(agent: Any, sender_id: str) -> Set[str]:
-    """Payloads of the buttons in the bot's last turn for this conversation."""
+# --------------------------------------------------------------------------------------
+# Offered buttons
+# --------------------------------------------------------------------------------------
+
+
+class SharedButtons(Protocol):
+    """Where several instances keep button tokens (bot/channels/telegram/shared.py)."""
+
+    def save_button(self, conversation: str, token: str, payload: str) -> None:
+        ...
+
+    def button(self, conversation: str, token: str) -> str | None:
+        ...
+
+    def forget_buttons(self, conversation: str) -> None:
+        ...
+
+
+class OfferedButtons:
+    """The buttons the bot offered, per conversation (bounded, least recent dropped).
+
+    * :meth:`latest`: the payloads of the bot's latest turn. A channel calls
+      :meth:`new_turn` when a user message starts a turn and :meth:`offer` for each
+      button the bot sends; :func:`neutralise_commands` lets only these pass as commands.
+    * :meth:`offer` also returns a short token (``b:`` + 12 characters, within
+      Telegram's 64-byte ``callback_data``) that :meth:`payload_of` maps back to the
+      payload, for the last ``max_per_conversation`` payloads offered in that
+      conversation: a click on an older message's button still works, a forged or
+      another conversation's token does not. With ``shared`` (Redis), tokens work on
+      every instance.
+    """
+
+    CLICK_PREFIX = "b:"
+
+    def __init__(
+        self,
+        max_conversations: int = 10_000,
+        max_per_conversation: int = 64,
+        shared: SharedButtons | None = None,
+    ) -> None:
+        self.max_conversations = max_conversations
+        self.max_per_conversation = max_per_conversation
+        self.shared = shared
+        self._latest: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._tokens: OrderedDict[str, OrderedDict[str, str]] = OrderedDict()
+
+    @staticmethod
+    def token(payload: str) -> str:
+        """The 12-character token of ``payload`` (stable, so offering twice is fine)."""
+        digest = hashlib.sha256(payload.encode("utf-8")).digest()
+        return base64.urlsafe_b64encode(digest[:9]).decode("ascii")
+
+    def _bounded(self, table: OrderedDict, key: str, default: Any) -> Any:
+        value = table.pop(key, default)
+        table[key] = value
+        while len(table) > self.max_conversations:
+            table.popitem(last=False)
+        return value
+
+    def offer(self, conversation: str, payload: str) -> str:
+        """Records ``payload`` as offered now; returns its ``b:<token>`` click data."""
+        payload = payload.strip()
+        latest = self._bounded(self._latest, conversation, frozenset())
+        self._latest[conversation] = latest | {payload}
+        tokens = self._bounded(self._tokens, conversation, OrderedDict())
+        token = self.token(payload)
+        tokens.pop(token, None)
+        tokens[token] = payload
+        while len(tokens) > self.max_per_conversation:
+            tokens.popitem(last=False)
+        if self.shared is not None:
+            self.shared.save_button(conversation, token, payload)
+        return self.CLICK_PREFIX + token
+
+    def offer_all(self, conversation: str, buttons: Iterable[Any]) -> None:
+        """Records the payloads of Rasa button dicts (``{"title", "payload"}``)."""
+        for button in buttons:
+            if isinstance(button, dict) and str(button.get("payload") or "").strip():
+                self.offer(conversation, str(button["payload"]))
+
+    def latest(self, conversation: str) -> frozenset[str]:
+        """The payloads offered in the bot's latest turn of ``conversation``."""
+        return self._latest.get(conversation, frozenset())
+
+    def new_turn(self, conversation: str) -> None:
+        """A user message starts a turn: earlier buttons no longer pass when typed."""
+        self._latest.pop(conversation, None)
+
+    def payload_of(self, conversation: str, data: str | None) -> str | None:
+        """The payload behind click data from :meth:`offer`, if offered here."""
+        if not data or not data.startswith(self.CLICK_PREFIX):
+            return None
+        token = data[len(self.CLICK_PREFIX) :]
+        found = self._tokens.get(conversation, {}).get(token)
+        if found is None and self.shared is not None:  # offered by another instance
+            found = self.shared.button(conversation, token)
+        return found
+
+    def forget(self, conversation: str) -> None:
+        """Drops everything kept for ``conversation`` (its conversation was deleted)."""
+        self._latest.pop(conversation, None)
+        self._tokens.pop(conversation, None)
+        if self.shared is not None:
+            self.shared.forget_buttons(conversation)
+
+
+async def offered_payloads(agent: Any, conversation: str) -> Set[str]:
+    """Payloads of the buttons in the bot's last turn, as the tracker store has them."""
     if agent is None or getattr(agent, "tracker_store", None) is None:
         return set()
-    tracker = await agent.tracker_store.retrieve(sender_id)
+    tracker = await agent.tracker_store.retrieve(conversation)
     payloads: Set[str] = set()
     if tracker is None:
         return payloads
@@ -193,26 +320,35 @@ async def offered_payloads(agent: Any, sender_id: str) -> Set[str]:
 
 async def neutralise_commands(
     text: str,
-    agent: Any,
-    sender_id: str,
-    offered: Iterable[str] = (),
+    conversation: str,
+    buttons: OfferedButtons | None = None,
+    agent: Any = None,
 ) -> str:
     """Typed ``/intent`` text is read as words unless it is a button the bot just offered.
 
     Args:
         text: the cleaned message (``check_message``).
-        agent: the Rasa agent, whose tracker store knows the buttons of the last turn.
-        sender_id: the conversation, as Rasa knows it (namespaced).
-        offered: payloads the channel itself remembers offering in the last turn.
+        conversation: the conversation, as Rasa knows it (namespaced).
+        buttons: what this channel offered (its latest turn passes).
+        agent: the Rasa agent, whose tracker knows the buttons of the last turn when
+            this process does not (a restart, another instance). Telegram passes neither
+            ``buttons`` nor ``agent``: its buttons come back as click data, so every
+            typed command there is read as words.
     """
     if not is_command(text):
         return text
     if text.startswith(COMMAND_PREFIX) and (
-        text in set(offered) or text in await offered_payloads(agent, sender_id)
+        (buttons is not None and text in buttons.latest(conversation))
+        or text in await offered_payloads(agent, conversation)
     ):
         return text
     logger.info("typed command neutralised (not an offered button)")
     return strip_command(text) or "?"
+
+
+# --------------------------------------------------------------------------------------
+# Fixed replies and "forget me"
+# --------------------------------------------------------------------------------------
 
 
 def reply_text(key: str) -> str:

@@ -9,7 +9,8 @@
 * Conversations are namespaced: Rasa sees ``rest:<sender>``, the reply's
   ``recipient_id`` is the client's own ``sender``.
 * Empty and over-long messages get a kind reply from kb/messages.yml; typed ``/intent``
-  commands are read as words (``bot.channels.guard``) unless they are offered buttons.
+  commands are read as words (``bot.channels.guard``) unless they are buttons offered in
+  the bot's latest turn (remembered by this process, else read from the tracker).
 * Rate limits per sender and per client IP (``bot.channels.ratelimit``): over a limit,
   HTTP 429 with ``Retry-After`` and the ``too_many_messages`` sentence; the message is
   not processed and the conversation is kept.
@@ -41,6 +42,7 @@ from sanic.response import HTTPResponse
 from bot.channels.guard import (
     FORGET_FAILED,
     FORGOTTEN,
+    OfferedButtons,
     check_message,
     forget_conversation,
     max_message_chars,
@@ -162,6 +164,7 @@ class SafeRestInput(RestInput):
         self.max_chars = max_chars or max_message_chars()
         self.token = token
         self.limiter = limiter or RateLimiter.from_env("rest")
+        self.buttons = OfferedButtons()
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> SafeRestInput:
@@ -249,7 +252,10 @@ class SafeRestInput(RestInput):
                 return response.json(
                     [{"recipient_id": sender, "text": reply_text(checked.reply)}]
                 )
-            text = await neutralise_commands(checked.text or "", agent, conversation)
+            text = await neutralise_commands(
+                checked.text or "", conversation, self.buttons, agent
+            )
+            self.buttons.new_turn(conversation)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -264,6 +270,8 @@ class SafeRestInput(RestInput):
             except Exception:  # never a 500 or a trace to the user; details in the log
                 logger.exception("error while handling a REST message")
                 collector.messages.append({"text": reply_text("ask_rephrase")})
+            for message in collector.messages:
+                self.buttons.offer_all(conversation, message.get("buttons") or [])
             # The client knows its conversation by its own sender id.
             return response.json(
                 [{**m, "recipient_id": sender} for m in collector.messages]

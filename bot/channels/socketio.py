@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -69,6 +68,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.guard import (
+    OfferedButtons,
     check_message,
     max_message_chars,
     neutralise_commands,
@@ -84,8 +84,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_ALLOWED_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 # Event sent to the session room after the bot has answered one user message.
 TURN_END_EVT = "bot_turn_end"
-# How many sessions' offered button payloads we remember (oldest are dropped first).
-MAX_TRACKED_SESSIONS = 10_000
 
 
 class OriginsConfigError(RasaException, ValueError):
@@ -128,29 +126,6 @@ def parse_origins(value: Any) -> list[str]:
     return origins
 
 
-class OfferedPayloads:
-    """Remembers, per session, the button payloads of the bot's latest turn (bounded LRU)."""
-
-    def __init__(self, max_sessions: int = MAX_TRACKED_SESSIONS) -> None:
-        self._by_session: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._max_sessions = max_sessions
-
-    def add(self, session_id: str, payloads: Iterable[str]) -> None:
-        """Adds payloads offered in the current bot turn."""
-        current = self._by_session.pop(session_id, frozenset())
-        self._by_session[session_id] = current | frozenset(p for p in payloads if p)
-        while len(self._by_session) > self._max_sessions:
-            self._by_session.popitem(last=False)
-
-    def get(self, session_id: str) -> frozenset[str]:
-        """The payloads currently offered to a session."""
-        return self._by_session.get(session_id, frozenset())
-
-    def clear(self, session_id: str) -> None:
-        """Forgets a session's payloads (a new bot turn starts)."""
-        self._by_session.pop(session_id, None)
-
-
 class WidgetSocketIOOutput(SocketIOOutput):
     """Socket.io output that records offered buttons and emits custom JSON as ``custom``."""
 
@@ -158,11 +133,11 @@ class WidgetSocketIOOutput(SocketIOOutput):
         self,
         sio: AsyncServer,
         bot_message_evt: str,
-        offered: OfferedPayloads,
+        buttons: OfferedButtons,
         namespace: str | None,
     ) -> None:
         super().__init__(sio, bot_message_evt)
-        self.offered = offered
+        self.buttons = buttons
         self.namespace = namespace
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
@@ -177,9 +152,7 @@ class WidgetSocketIOOutput(SocketIOOutput):
         buttons: list[dict[str, Any]],
         **kwargs: Any,
     ) -> None:
-        self.offered.add(
-            recipient_id, (str(b.get("payload", "")).strip() for b in buttons)
-        )
+        self.buttons.offer_all(recipient_id, buttons)
         await super().send_text_with_buttons(recipient_id, text, buttons, **kwargs)
 
     async def send_custom_json(
@@ -243,7 +216,7 @@ class WidgetSocketIOInput(SocketIOInput):
         )
         self.cors_allowed_origins = parse_origins(cors_allowed_origins)
         self._max_message_chars = int(max_message_chars) if max_message_chars else None
-        self.offered = OfferedPayloads()
+        self.buttons = OfferedButtons()
         self.signer = signer or SessionSigner.from_env()
         self.limiter = limiter or RateLimiter.from_env("web")
         # socket id -> the signed session id that socket was confirmed for
@@ -264,7 +237,7 @@ class WidgetSocketIOInput(SocketIOInput):
         if self.sio is None:
             return super().get_output_channel()  # warns, returns None
         return WidgetSocketIOOutput(
-            self.sio, self.bot_message_evt, self.offered, self.namespace
+            self.sio, self.bot_message_evt, self.buttons, self.namespace
         )
 
     @property
@@ -278,9 +251,7 @@ class WidgetSocketIOInput(SocketIOInput):
         The payloads offered through this channel are remembered in memory; the tracker
         (``guard.neutralise_commands``) covers turns from before a server restart.
         """
-        return await neutralise_commands(
-            text, self.agent, sender_id, offered=self.offered.get(sender_id)
-        )
+        return await neutralise_commands(text, sender_id, self.buttons, self.agent)
 
     def conversation_of(self, session_id: str) -> str | None:
         """``web:<key>`` for a session id this server signed, else None."""
@@ -392,7 +363,7 @@ class WidgetSocketIOInput(SocketIOInput):
             if sender_id is None:  # cannot happen: only signed ids are stored
                 return
             output_channel = WidgetSocketIOOutput(
-                sio, self.bot_message_evt, self.offered, namespace
+                sio, self.bot_message_evt, self.buttons, namespace
             )
             verdict = await self.limiter.check(sender_id, self._ip_of_sid.get(sid))
             if not verdict.allowed:
@@ -403,10 +374,9 @@ class WidgetSocketIOInput(SocketIOInput):
                 await output_channel.send_text_message(sender_id, reply_text(REPLY_KEY))
                 await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
                 return
-            raw = data.get("message")
-            checked = check_message(raw if isinstance(raw, str) else "", self.max_chars)
+            checked = check_message(data.get("message"), self.max_chars)
             if checked.reply:
-                # Refused (empty or too long): answer kindly, keep the offered buttons.
+                # Refused (not text, empty or too long): answer kindly, keep the buttons.
                 logger.info("Refused a message (%s) on one session.", checked.reply)
                 await output_channel.send_text_message(
                     sender_id, reply_text(checked.reply)
@@ -415,7 +385,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 return
 
             text = await self.allow_commands(checked.text or "", sender_id)
-            self.offered.clear(sender_id)  # a new bot turn starts
+            self.buttons.new_turn(sender_id)  # a new bot turn starts
             metadata = data.get(self.metadata_key)
             # never json.loads() what a browser sent as a string; keep it small and flat
             if not isinstance(metadata, dict) or not metadata_ok(metadata):

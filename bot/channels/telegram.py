@@ -38,9 +38,7 @@ Settings come from the channel's block in the credentials file, whose values are
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
-import hashlib
 import hmac
 import html
 import json
@@ -66,11 +64,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import (
+    EMPTY,
     FORGET_FAILED,
     FORGOTTEN,
+    TEXT_ONLY,
+    TOO_LONG,
+    OfferedButtons,
     check_message,
     forget_conversation,
     max_message_chars,
+    neutralise_commands,
     reply_text,
     strip_command,
 )
@@ -92,14 +95,14 @@ MODE_WEBHOOK = "webhook"
 MODE_POLLING = "polling"
 
 # Fixed sentences the channel sends by itself: keys of kb/messages.yml, sent with
-# ``reply_text(key)``. ``check_message`` answers with "empty_message" and
-# "message_too_long" (also keys of kb/messages.yml).
-RESPONSE_TEXT_ONLY = "text_only"
+# ``reply_text(key)`` (``check_message`` answers with the same text-only, empty and
+# too-long sentences on every channel).
+RESPONSE_TEXT_ONLY = TEXT_ONLY
 RESPONSE_EDITED = "edited_message"
 RESPONSE_GROUP = "private_chat_only"
 RESPONSE_FORGOTTEN = FORGOTTEN
 RESPONSE_FORGET_FAILED = FORGET_FAILED
-RESPONSE_EMPTY = "empty_message"
+RESPONSE_EMPTY = EMPTY
 MESSAGE_KEYS = (
     RESPONSE_TEXT_ONLY,
     RESPONSE_EDITED,
@@ -107,7 +110,7 @@ MESSAGE_KEYS = (
     RESPONSE_FORGOTTEN,
     RESPONSE_FORGET_FAILED,
     RESPONSE_EMPTY,
-    "message_too_long",
+    TOO_LONG,
 )
 # The disclaimer is a domain response (rules use it too), rendered by Rasa's NLG.
 RESPONSE_DISCLAIMER = "utter_disclaimer"
@@ -274,14 +277,6 @@ def parse_command(text: str, bot_name: str | None = None) -> str | None:
     return match.group(1).lower()
 
 
-# Typed text is always natural language: Rasa treats text starting with ``/`` as an
-# intent (``/ask_what_is{...}``), and buttons reach us through callback_data, so a typed
-# slash never needs to. The rule is the one every channel uses (bot.channels.guard):
-# all leading slashes and look-alikes go, with the spaces and invisible characters
-# between them, and intent syntax becomes words.
-sanitize_user_text = strip_command
-
-
 def conversation_id(chat_id: str) -> str:
     """The Rasa sender id of a Telegram chat (``tg:<chat id>``, see bot/channels/senders)."""
     return TELEGRAM_PREFIX + chat_id
@@ -298,72 +293,6 @@ def chat_id_of(update_chat: Any) -> str | None:
     if not re.fullmatch(r"-?[0-9]{1,20}", text) or valid_sender(text) is None:
         return None
     return text
-
-
-# --------------------------------------------------------------------------------------
-# Buttons: callback_data tokens
-# --------------------------------------------------------------------------------------
-
-
-class ButtonTokens:
-    """Maps the button payloads offered to each chat to short callback_data tokens.
-
-    All payloads get a token, not only long ones: a modified Telegram client can
-    send any callback_data, so a press is only honoured when it names a payload
-    this bot offered to this chat. Kept in memory, bounded (least recently used
-    chats and tokens are dropped); after a restart, old buttons fall back to their
-    title being read as typed text.
-    """
-
-    PREFIX = "b:"
-
-    def __init__(
-        self, max_chats: int = 10_000, max_per_chat: int = 64, shared: Any = None
-    ) -> None:
-        self.max_chats = max_chats
-        self.max_per_chat = max_per_chat
-        self.shared = shared  # bot/channels/telegram_shared.py: tokens in Redis
-        self._chats: collections.OrderedDict[str, collections.OrderedDict[str, str]]
-        self._chats = collections.OrderedDict()
-
-    @staticmethod
-    def _token(payload: str) -> str:
-        digest = hashlib.sha256(payload.encode("utf-8")).digest()
-        return base64.urlsafe_b64encode(digest[:9]).decode("ascii")  # 12 characters
-
-    def register(self, chat_id: str, payload: str) -> str:
-        """Returns the callback_data for ``payload`` offered in ``chat_id``."""
-        chat = self._chats.pop(str(chat_id), None) or collections.OrderedDict()
-        self._chats[str(chat_id)] = chat
-        while len(self._chats) > self.max_chats:
-            self._chats.popitem(last=False)
-        token = self._token(payload)
-        chat.pop(token, None)
-        chat[token] = payload
-        while len(chat) > self.max_per_chat:
-            chat.popitem(last=False)
-        data = self.PREFIX + token
-        assert len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-        if self.shared is not None:
-            self.shared.save_button(str(chat_id), token, payload)
-        return data
-
-    def resolve(self, chat_id: str, data: str | None) -> str | None:
-        """Returns the payload behind ``data`` if it was offered in ``chat_id``."""
-        if not data or not data.startswith(self.PREFIX):
-            return None
-        token = data[len(self.PREFIX) :]
-        chat = self._chats.get(str(chat_id))
-        found = chat.get(token) if chat is not None else None
-        if found is None and self.shared is not None:  # offered by another instance
-            found = self.shared.button(str(chat_id), token)
-        return found
-
-    def forget(self, chat_id: str) -> None:
-        """Drops everything kept for ``chat_id``."""
-        self._chats.pop(str(chat_id), None)
-        if self.shared is not None:
-            self.shared.forget_buttons(str(chat_id))
 
 
 # --------------------------------------------------------------------------------------
@@ -495,13 +424,13 @@ class TelegramOutput(OutputChannel):
     def __init__(
         self,
         api: TelegramBotAPI,
-        tokens: ButtonTokens,
+        buttons: OfferedButtons,
         buffered: bool = True,
         show_sources: bool = True,
         max_length: int = MAX_MESSAGE_LENGTH,
     ) -> None:
         self.api = api
-        self.tokens = tokens
+        self.buttons = buttons
         self.buffered = buffered
         self.show_sources = show_sources
         self.max_length = min(max_length, MAX_MESSAGE_LENGTH)
@@ -600,7 +529,9 @@ class TelegramOutput(OutputChannel):
             [
                 {
                     "text": str(b["title"]),
-                    "callback_data": self.tokens.register(chat_id, str(b["payload"])),
+                    "callback_data": self.buttons.offer(
+                        conversation_id(chat_id), str(b["payload"])
+                    ),
                 }
             ]
             for b in buttons
@@ -738,7 +669,7 @@ class TelegramInput(InputChannel):
         from bot.channels.telegram_shared import shared_state
 
         self.shared = shared_state()  # Redis when configured: several instances
-        self.tokens = ButtonTokens(shared=self.shared)
+        self.buttons = OfferedButtons(shared=self.shared)
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock]
         self._chat_locks = weakref.WeakValueDictionary()
         self._seen_updates: Deque[int] = collections.deque(maxlen=2048)
@@ -764,7 +695,7 @@ class TelegramInput(InputChannel):
         """Unbuffered output (used by Rasa for reminders and ``trigger_intent``)."""
         return TelegramOutput(
             self.api,
-            self.tokens,
+            self.buttons,
             buffered=False,
             show_sources=self.settings.show_sources,
             max_length=self.settings.max_message_length,
@@ -1003,18 +934,17 @@ class TelegramInput(InputChannel):
                     await self._utter(output, chat_id, RESPONSE_GROUP)
                 elif isinstance(edited, dict):
                     await self._utter(output, chat_id, RESPONSE_EDITED)
-                elif isinstance(message.get("text"), str):
-                    await self._handle_text(
-                        message["text"], chat_id, output, on_new_message, ctx
-                    )
                 elif any(k in message for k in _CONTENT_FIELDS):
-                    await self._utter(output, chat_id, RESPONSE_TEXT_ONLY)
+                    # Anything but text (stickers, photos, ...) gets text_only there.
+                    await self._handle_text(
+                        message.get("text"), chat_id, output, on_new_message, ctx
+                    )
             finally:
                 await self._flush(output)
 
     async def _handle_text(
         self,
-        text: str,
+        text: Any,
         chat_id: str,
         output: TelegramOutput,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -1022,8 +952,8 @@ class TelegramInput(InputChannel):
     ) -> None:
         """Typed text: input hygiene, then a command or a message for Rasa.
 
-        Over-long and empty (or punctuation-only) messages are answered from
-        kb/messages.yml and never reach Rasa. Rasa reads the cleaned text.
+        Anything but text, over-long and empty (or punctuation-only) messages are
+        answered from kb/messages.yml and never reach Rasa. Rasa reads the cleaned text.
         """
         checked = check_message(text, self.max_chars)
         if checked.reply is not None or not checked.text:
@@ -1043,7 +973,8 @@ class TelegramInput(InputChannel):
                 await self._ensure_disclaimer(output, ctx, chat_id)
             return
         # Intent syntax can hold nothing but keys (/{"a": null}): never send "".
-        words = sanitize_user_text(text) or "?"
+        # Buttons come back as click data, so no typed command is a button here.
+        words = await neutralise_commands(text, conversation_id(chat_id))
         await on_new_message(self._message(words, output, chat_id))
 
     async def _handle_callback(
@@ -1068,7 +999,7 @@ class TelegramInput(InputChannel):
         async with self._chat_lock(chat_id):
             output = self._output()
             try:
-                payload = self.tokens.resolve(chat_id, data)
+                payload = self.buttons.payload_of(conversation_id(chat_id), data)
                 if payload is None:
                     # Unknown token (e.g. the bot restarted): read the button's title
                     # as if typed. A forged token matches no button: ignored.
@@ -1076,7 +1007,7 @@ class TelegramInput(InputChannel):
                     if title is None:
                         logger.debug("Telegram: ignoring an unknown button press.")
                         return
-                    payload = sanitize_user_text(title)
+                    payload = strip_command(title)
                     if not payload:
                         return
                 await self._typing(chat_id)
@@ -1089,7 +1020,7 @@ class TelegramInput(InputChannel):
     def _output(self) -> TelegramOutput:
         return TelegramOutput(
             self.api,
-            self.tokens,
+            self.buttons,
             buffered=True,
             show_sources=self.settings.show_sources,
             max_length=self.settings.max_message_length,
@@ -1151,7 +1082,7 @@ class TelegramInput(InputChannel):
         if not await forget_conversation(agent, conversation_id(chat_id)):
             await self._utter(output, chat_id, RESPONSE_FORGET_FAILED)
             return
-        self.tokens.forget(chat_id)
+        self.buttons.forget(conversation_id(chat_id))
         await self._utter(output, chat_id, RESPONSE_FORGOTTEN)
 
 

@@ -3,8 +3,9 @@
 With ``TELEGRAM_REDIS_URL`` (default: ``LOCK_STORE_URL``) set, the Telegram channel keeps
 in Redis what one process would otherwise keep in memory:
 
-* **button tokens** (``tg:buttons:<chat>``, a hash kept 30 days): a press is honoured by
-  whichever instance receives it, not only by the one that offered the button;
+* **button tokens** (``buttons:<conversation>``, e.g. ``buttons:tg:42``, a hash kept 30
+  days; bot.channels.guard.OfferedButtons): a press is honoured by whichever instance
+  receives it, not only by the one that offered the button;
 * **seen updates** (``tg:update:<id>``, kept a day): Telegram resends an update it thinks
   failed, possibly to another instance; it is handled once;
 * **the poller** (``tg:poller``, 90 s, renewed while polling): long polling refuses to
@@ -66,9 +67,9 @@ class SharedState:
         self.instance = secrets.token_hex(8)
 
     # -- buttons ----------------------------------------------------------------------
-    def save_button(self, chat_id: str, token: str, payload: str) -> None:
-        """Remember that ``token`` stands for ``payload`` in ``chat_id``."""
-        key = f"tg:buttons:{chat_id}"
+    def save_button(self, conversation: str, token: str, payload: str) -> None:
+        """Remember that ``token`` stands for ``payload`` in ``conversation``."""
+        key = f"buttons:{conversation}"
         try:
             pipe = self.red.pipeline()
             pipe.hset(key, token, payload)
@@ -77,19 +78,19 @@ class SharedState:
         except ERRORS as exc:
             _warn(exc)
 
-    def button(self, chat_id: str, token: str) -> str | None:
-        """The payload behind ``token`` in ``chat_id``, if any instance offered it."""
+    def button(self, conversation: str, token: str) -> str | None:
+        """The payload behind ``token`` in ``conversation``, if any instance offered it."""
         try:
-            raw: Any = self.red.hget(f"tg:buttons:{chat_id}", token)
+            raw: Any = self.red.hget(f"buttons:{conversation}", token)
         except ERRORS as exc:
             _warn(exc)
             return None
         return raw.decode("utf-8") if isinstance(raw, bytes) else raw
 
-    def forget_buttons(self, chat_id: str) -> None:
-        """Drop every token of ``chat_id``."""
+    def forget_buttons(self, conversation: str) -> None:
+        """Drop every token of ``conversation``."""
         try:
-            self.red.delete(f"tg:buttons:{chat_id}")
+            self.red.delete(f"buttons:{conversation}")
         except ERRORS as exc:
             _warn(exc)
 

@@ -34,19 +34,25 @@ def generous_limiter() -> RateLimiter:
 
 
 class RestServer:
-    """The real REST channel in front of a stub handler that answers "ok"."""
+    """The real REST channel in front of a stub handler that answers "ok" (with the
+    buttons in ``offer``, if any)."""
 
     def __init__(self, channel: SafeRestInput) -> None:
         self.channel = channel
         self.port = free_port()
         self.seen: List[UserMessage] = []
+        self.offer: List[Dict[str, str]] = []  # buttons the stub sends with its "ok"
         self.app = Sanic(f"rest_test_{self.port}", configure_logging=False)
         self.app.config.USE_UVLOOP = False  # keep pytest-asyncio's loop policy
         self.app.ctx.agent = SimpleNamespace(tracker_store=None)
 
         async def handler(message: UserMessage) -> None:
             self.seen.append(message)
-            await message.output_channel.send_text_message(message.sender_id, "ok")
+            out = message.output_channel
+            if self.offer:
+                await out.send_text_with_buttons(message.sender_id, "ok", self.offer)
+            else:
+                await out.send_text_message(message.sender_id, "ok")
 
         self.app.blueprint(channel.blueprint(handler), url_prefix="/webhooks/rest")
         self._server: Any = None

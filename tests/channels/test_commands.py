@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from bot.channels import telegram
 from bot.channels.guard import (
+    OfferedButtons,
     check_message,
     is_command,
     neutralise_commands,
@@ -59,7 +59,7 @@ def as_rasa_sees_it(raw: str) -> str:
 
 @pytest.mark.parametrize("raw", BYPASSES)
 async def test_typed_commands_reach_nlu_as_words(raw: str) -> None:
-    text = await neutralise_commands(as_rasa_sees_it(raw), None, "rest:u")
+    text = await neutralise_commands(as_rasa_sees_it(raw), "rest:u")
     assert text == "restart"
 
 
@@ -71,7 +71,7 @@ def test_no_slash_survives_the_rule(raw: str) -> None:
 
 
 async def test_fever_after_a_typed_intent_is_plain_words() -> None:
-    text = await neutralise_commands(as_rasa_sees_it(FEVER), None, "rest:u")
+    text = await neutralise_commands(as_rasa_sees_it(FEVER), "rest:u")
     assert text == "ask what is captem I have a fever of 39 and chest pain"
 
 
@@ -99,16 +99,22 @@ async def test_offered_button_payload_passes_unchanged() -> None:
         BotUttered("Did you mean?", data={"buttons": [{"payload": payload}]}),
     ]
     agent = SimpleNamespace(tracker_store=FakeStore(events))
-    assert await neutralise_commands(payload, agent, "web:s") == payload
-    assert await neutralise_commands(payload, None, "web:s", offered=[payload]) == (
-        payload
-    )
+    assert await neutralise_commands(payload, "web:s", agent=agent) == payload
+    buttons = OfferedButtons()
+    buttons.offer("web:s", payload)
+    assert await neutralise_commands(payload, "web:s", buttons) == payload
     # a look-alike of the offered payload is typed text, not the button
     look_alike = "/ " + payload
-    assert await neutralise_commands(look_alike, agent, "web:s") == "ask what is captem"
+    assert await neutralise_commands(look_alike, "web:s", buttons, agent) == (
+        "ask what is captem"
+    )
+    # offered to another conversation, or in an earlier turn: words
+    assert await neutralise_commands(payload, "web:t", buttons) == "ask what is captem"
+    buttons.new_turn("web:s")
+    assert await neutralise_commands(payload, "web:s", buttons) == "ask what is captem"
 
 
-def test_telegram_uses_the_shared_rule() -> None:
-    assert telegram.sanitize_user_text is strip_command
-    for raw in BYPASSES:
-        assert telegram.sanitize_user_text(raw) == "restart"
+@pytest.mark.parametrize("raw", BYPASSES)
+async def test_without_buttons_every_command_is_words(raw: str) -> None:
+    """Telegram's case: its buttons come back as click data, never as typed text."""
+    assert await neutralise_commands(as_rasa_sees_it(raw), "tg:1") == "restart"

@@ -86,3 +86,22 @@ async def test_forget_has_the_same_checks_as_messages(
     assert status == 400 and "sender" in body["reason"]
     status, body, _ = await server.post({"sender": "alice"}, auth, route="forget")
     assert status == 200 and body[0]["custom"] == {"forgotten": False}  # no store
+
+
+async def test_a_button_the_bot_offered_passes_once_as_a_command(
+    rest_server: Callable[..., Any],
+) -> None:
+    """REST remembers the buttons of its latest reply (bot.channels.guard)."""
+    payload = '/ask_what_is{"kb_term":"captem"}'
+    server = await rest_server()
+    await server.post({"sender": "alice", "message": payload})
+    assert server.seen[-1].text == "ask what is captem"  # nothing offered yet
+    server.offer = [{"title": "CAPTEM", "payload": payload}]
+    await server.post({"sender": "alice", "message": "chemo tablets thing"})
+    server.offer = []
+    await server.post({"sender": "bob", "message": payload})
+    assert server.seen[-1].text == "ask what is captem"  # offered to alice only
+    await server.post({"sender": "alice", "message": payload})
+    assert server.seen[-1].text == payload  # the click on the button
+    await server.post({"sender": "alice", "message": payload})
+    assert server.seen[-1].text == "ask what is captem"  # that turn offered nothing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from bot.channels.telegram import ButtonTokens
+from bot.channels.guard import OfferedButtons
 from bot.channels.telegram_shared import SharedState, shared_redis
 from tests.cluster.conftest import TcpProxy
 
@@ -22,12 +22,12 @@ def test_not_configured_means_memory_only() -> None:
 
 def test_a_button_offered_by_one_instance_works_on_the_other(redis_url: str) -> None:
     a, b = two(redis_url)
-    data = ButtonTokens(shared=a).register("42", "/ask_what_is{}")
-    other = ButtonTokens(shared=b)
-    assert other.resolve("42", data) == "/ask_what_is{}"
-    assert other.resolve("43", data) is None  # another chat: not offered there
-    other.forget("42")
-    assert ButtonTokens(shared=a).resolve("42", data) is None
+    data = OfferedButtons(shared=a).offer("tg:42", "/ask_what_is{}")
+    other = OfferedButtons(shared=b)
+    assert other.payload_of("tg:42", data) == "/ask_what_is{}"
+    assert other.payload_of("tg:43", data) is None  # another chat: not offered there
+    other.forget("tg:42")
+    assert OfferedButtons(shared=a).payload_of("tg:42", data) is None
 
 
 def test_an_update_is_taken_once(redis_url: str) -> None:
@@ -52,7 +52,7 @@ def test_redis_away_falls_back_to_memory(redis_url: str) -> None:
         redis.Redis.from_url(redis_url.replace(":6379/", f":{proxy.port}/"))
     )
     proxy.stop()
-    tokens = ButtonTokens(shared=state)
-    data = tokens.register("7", "/greet")
-    assert tokens.resolve("7", data) == "/greet"
+    buttons = OfferedButtons(shared=state)
+    data = buttons.offer("tg:7", "/greet")
+    assert buttons.payload_of("tg:7", data) == "/greet"
     assert state.seen(5) is None

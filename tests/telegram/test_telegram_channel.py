@@ -273,6 +273,14 @@ async def test_typed_slash_commands_never_force_intents(
         "greet",
         "crisis",
     ]
+    # Even the payload of a button just offered: buttons come back as click data.
+    payload = '/ask_what_is{"kb_term":"captem"}'
+    webhook_server.assistant.script["tablets"] = [
+        {"text": "Did you mean?", "buttons": [{"title": "CAPTEM", "payload": payload}]}
+    ]
+    await webhook_server.post(message_update("tablets"))
+    await webhook_server.post(message_update(payload))
+    assert webhook_server.assistant.received[-1] == "ask what is captem"
 
 
 @pytest.mark.parametrize(

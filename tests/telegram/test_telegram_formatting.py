@@ -4,14 +4,11 @@ import pytest
 from rasa.shared.exceptions import RasaException
 
 from bot.channels.telegram import (
-    MAX_CALLBACK_DATA_BYTES,
     MAX_MESSAGE_LENGTH,
-    ButtonTokens,
     TelegramSettings,
     format_sources,
     parse_command,
     rendered_length,
-    sanitize_user_text,
     split_message,
     to_telegram_html,
     utf16_len,
@@ -142,47 +139,6 @@ def test_format_sources() -> None:
 )
 def test_parse_command(text: str, command: str) -> None:
     assert parse_command(text, "net_chemo_test_bot") == command
-
-
-@pytest.mark.parametrize(
-    "typed, sent",
-    [
-        ('/ask_what_is{"kb_term": "captem"}', "ask what is captem"),
-        ("//restart", "restart"),
-        ("  /greet", "greet"),
-        ("what is 5-FU?", "what is 5-FU?"),
-        ("/", ""),
-    ],
-)
-def test_typed_slash_never_reaches_rasa_as_an_intent(typed: str, sent: str) -> None:
-    assert sanitize_user_text(typed) == sent
-    assert not sanitize_user_text(typed).startswith("/")
-
-
-def test_button_tokens_fit_and_resolve_per_chat() -> None:
-    tokens = ButtonTokens()
-    long_payload = '/ask_side_effects{"kb_term": "' + "x" * 200 + '"}'
-    data = tokens.register("1", long_payload)
-    assert len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-    assert tokens.resolve("1", data) == long_payload
-    assert tokens.resolve("2", data) is None  # offered to chat 1 only
-    assert tokens.resolve("1", "b:forged") is None
-    assert tokens.resolve("1", long_payload) is None  # raw payloads are not accepted
-    assert tokens.resolve("1", None) is None
-    assert tokens.register("1", long_payload) == data  # stable
-    tokens.forget("1")
-    assert tokens.resolve("1", data) is None
-
-
-def test_button_tokens_are_bounded() -> None:
-    tokens = ButtonTokens(max_chats=2, max_per_chat=3)
-    first = tokens.register("a", "/p0")
-    for i in range(1, 4):
-        tokens.register("a", f"/p{i}")
-    assert tokens.resolve("a", first) is None  # oldest payload dropped
-    tokens.register("b", "/x")
-    tokens.register("c", "/y")
-    assert tokens.resolve("a", tokens.PREFIX + tokens._token("/p3")) is None
 
 
 def _settings(**overrides: str) -> dict:

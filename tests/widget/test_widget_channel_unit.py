@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from bot.channels.guard import OfferedButtons
 from bot.channels.sessions import SessionSecretError, SessionSigner
 from bot.channels.socketio import (
     DEFAULT_ALLOWED_ORIGINS,
-    OfferedPayloads,
     OriginsConfigError,
     WidgetSocketIOInput,
     WidgetSocketIOOutput,
@@ -108,28 +108,9 @@ def test_session_secret_from_env(monkeypatch: Any, caplog: Any) -> None:
     assert two.verify(one.issue()) is None  # random per process
 
 
-def test_offered_payloads_accumulate_per_session_and_clear() -> None:
-    offered = OfferedPayloads()
-    offered.add("s1", ["/a", "/b", ""])
-    offered.add("s1", ["/c"])
-    offered.add("s2", ["/z"])
-    assert offered.get("s1") == {"/a", "/b", "/c"}
-    offered.clear("s1")
-    assert offered.get("s1") == frozenset()
-    assert offered.get("s2") == {"/z"}
-
-
-def test_offered_payloads_are_bounded() -> None:
-    offered = OfferedPayloads(max_sessions=3)
-    for i in range(5):
-        offered.add(f"s{i}", [f"/p{i}"])
-    assert offered.get("s0") == frozenset()
-    assert offered.get("s4") == {"/p4"}
-
-
 async def test_output_sends_custom_json_as_custom_message_to_the_session_room() -> None:
     sio = RecordingSio()
-    out = WidgetSocketIOOutput(sio, "bot_uttered", OfferedPayloads(), None)  # type: ignore[arg-type]
+    out = WidgetSocketIOOutput(sio, "bot_uttered", OfferedButtons(), None)  # type: ignore[arg-type]
     payload = {"kb_answer": {"id": "captem", "title": "CAPTEM", "sources": []}}
     await out.send_response("session-1", {"custom": payload})
     assert sio.emitted == [
@@ -139,11 +120,11 @@ async def test_output_sends_custom_json_as_custom_message_to_the_session_room() 
 
 async def test_output_records_offered_buttons() -> None:
     sio = RecordingSio()
-    offered = OfferedPayloads()
+    offered = OfferedButtons()
     out = WidgetSocketIOOutput(sio, "bot_uttered", offered, None)  # type: ignore[arg-type]
     buttons = [{"title": "CAPTEM", "payload": '/ask_what_is{"kb_term":"captem"}'}]
     await out.send_response("s", {"text": "Did you mean?", "buttons": buttons})
-    assert offered.get("s") == {'/ask_what_is{"kb_term":"captem"}'}
+    assert offered.latest("s") == {'/ask_what_is{"kb_term":"captem"}'}
     event, data, kwargs = sio.emitted[-1]
     assert data["quick_replies"][0]["payload"] == buttons[0]["payload"]
     assert kwargs["room"] == "s"
@@ -151,7 +132,7 @@ async def test_output_records_offered_buttons() -> None:
 
 async def test_typed_command_only_passes_when_offered() -> None:
     channel = WidgetSocketIOInput.from_credentials({})
-    channel.offered.add("s", ["/greet"])
+    channel.buttons.offer("s", "/greet")
     assert await channel.allow_commands("/greet", "s") == "/greet"
     assert await channel.allow_commands("/restart", "s") == "restart"
     assert await channel.allow_commands("/ /restart", "s") == "restart"
