@@ -93,4 +93,4 @@ bench: train ## load benchmark against this assistant and the stock `rasa init` 
 	$(PY) scripts/bench.py --model "$(MODEL)" --out $(RESULTS)/bench
 
 clean: ## remove generated files (models, results, caches; keeps .venv)
-	rm -rf models $(RESULTS) .pytest_cache .ruff_cache bot/domain/settings.generated.yml
+	rm -rf models $(RESULTS) .pytest_cache .ruff_cache

@@ -11,11 +11,18 @@ responses in ``bot/domain/*.yml`` can say ``{helpline}``:
 The slots never influence the conversation and are never filled by NLU (``type: custom``
 mapping, no action sets them).
 
+The fragment is committed, not git-ignored: a plain ``rasa train`` (without ``make``) or a
+fresh clone then still trains replies with the contact wording, never a literal
+``{helpline}``, and a change of wording shows up in review next to the change of
+``config/safety.yml``. ``tests/test_settings.py`` fails when the committed file is not
+what this script makes from ``config/safety.yml``.
+
 Usage (from the repo root; ``make`` runs it)::
 
     python scripts/gen_settings_domain.py            # (re)write if changed
     python scripts/gen_settings_domain.py --check    # exit 1 if the file is stale
 
+With ``NETCHEMO_SETTINGS`` set, the values come from that file (over config/safety.yml).
 Idempotent: the file is only rewritten when its content would change, so its mtime is
 stable for make.
 """
@@ -38,7 +45,10 @@ from bot.settings import Settings, SettingsError, load_settings  # noqa: E402
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT = REPO_ROOT / "bot" / "domain" / "settings.generated.yml"
-HEADER = "# generated from config/safety.yml by make; do not edit\n"
+HEADER = (
+    "# generated from config/safety.yml by scripts/gen_settings_domain.py (make runs it);\n"
+    "# do not edit: change config/safety.yml, run make, commit both files\n"
+)
 
 
 def _scalar(value: str) -> str:

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+import bot.settings
 from bot.settings import (
-    DEFAULT_CRISIS,
-    DEFAULT_EMERGENCY,
-    DEFAULT_HELPLINE,
+    DEFAULT_LOW_TEMPERATURE_THRESHOLD_C,
+    DEFAULT_TEMPERATURE_THRESHOLD_C,
     ENV_VAR,
     REPO_ROOT,
-    Settings,
     SettingsError,
     clear_settings_cache,
     load_settings,
@@ -26,6 +25,11 @@ from bot.settings import (
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import gen_settings_domain  # noqa: E402
+
+REPO_FILE = REPO_ROOT / "config" / "safety.yml"
+# The values config/safety.yml ships with, read the way a reviewer reads them.
+SHIPPED = yaml.safe_load(REPO_FILE.read_text(encoding="utf-8"))
+SHIPPED_CONTACTS = SHIPPED["contacts"]
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +48,33 @@ def write(tmp_path: Path, text: str, name: str = "safety.yml") -> Path:
 
 def test_repo_file_matches_documented_defaults() -> None:
     settings = load_settings()
-    assert settings.source == REPO_ROOT / "config" / "safety.yml"
+    assert settings.source == REPO_FILE
     assert settings.red_flags.temperature_threshold_c == 37.5
     assert settings.red_flags.low_temperature_threshold_c == 36.0
-    assert settings.contacts.helpline == DEFAULT_HELPLINE
-    assert settings.contacts.emergency == DEFAULT_EMERGENCY
-    assert settings.contacts.crisis == DEFAULT_CRISIS
+    assert settings.contacts.helpline == SHIPPED_CONTACTS["helpline"]
+    assert settings.contacts.emergency == SHIPPED_CONTACTS["emergency"]
+    assert settings.contacts.crisis == SHIPPED_CONTACTS["crisis"]
     assert settings.input.max_message_chars == 2000
+    # The fallbacks for code that builds a safety screen without settings agree.
+    assert settings.red_flags.temperature_threshold_c == DEFAULT_TEMPERATURE_THRESHOLD_C
+    assert (
+        settings.red_flags.low_temperature_threshold_c
+        == DEFAULT_LOW_TEMPERATURE_THRESHOLD_C
+    )
+
+
+def test_no_contact_wording_in_python() -> None:
+    """config/safety.yml is the only place of the contact wording (issue 13)."""
+    chunks = {
+        value[i : i + 16]
+        for value in SHIPPED_CONTACTS.values()
+        for i in range(0, max(1, len(value) - 15), 8)
+    }
+    for folder in ("bot", "actions", "kb", "convtest", "scripts"):
+        for path in (REPO_ROOT / folder).rglob("*.py"):
+            text = " ".join(path.read_text(encoding="utf-8").split())
+            found = [c for c in chunks if c in text]
+            assert not found, (path, found)
 
 
 def test_every_key_in_repo_file_is_commented_with_its_default() -> None:
@@ -76,7 +100,7 @@ def test_partial_file_keeps_other_defaults(tmp_path: Path) -> None:
     assert settings.red_flags.temperature_threshold_c == 38.0
     assert isinstance(settings.red_flags.temperature_threshold_c, float)
     assert settings.contacts.helpline == "the Acute Oncology line on 0800 000 0000"
-    assert settings.contacts.crisis == DEFAULT_CRISIS
+    assert settings.contacts.crisis == SHIPPED_CONTACTS["crisis"]
 
 
 def test_env_var_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,7 +256,8 @@ def test_generated_domain_fragment(tmp_path: Path) -> None:
         {"contacts": {"helpline": 'the "Acute Oncology" line: 0800 000 0000'}}
     )
     text = gen_settings_domain.render_domain(settings)
-    assert text.startswith("# generated from config/safety.yml by make; do not edit\n")
+    assert text.startswith("# generated from config/safety.yml by ")
+    assert "do not edit" in text.splitlines()[1]
     data = yaml.safe_load(text)
     assert data["version"] == "3.1"
     assert set(data["slots"]) == {
@@ -251,7 +276,7 @@ def test_generated_domain_fragment(tmp_path: Path) -> None:
     assert data["slots"]["helpline"]["initial_value"] == (
         'the "Acute Oncology" line: 0800 000 0000'
     )
-    assert data["slots"]["crisis_line"]["initial_value"] == DEFAULT_CRISIS
+    assert data["slots"]["crisis_line"]["initial_value"] == SHIPPED_CONTACTS["crisis"]
     values = {name: slot["initial_value"] for name, slot in data["slots"].items()}
     assert values["temperature_high_c"] == "37.5"
     assert values["temperature_high_f"] == "99.5"
@@ -315,10 +340,10 @@ def test_urgent_reply_states_both_thresholds_from_the_slots() -> None:
 def test_generated_fragment_loads_as_rasa_domain(tmp_path: Path) -> None:
     from rasa.shared.core.domain import Domain
 
-    path = write(tmp_path, gen_settings_domain.render_domain(Settings()), "s.yml")
+    path = write(tmp_path, gen_settings_domain.render_domain(load_settings()), "s.yml")
     domain = Domain.load(str(path))
     values = {slot.name: slot.initial_value for slot in domain.slots}
-    assert values["emergency_number"] == DEFAULT_EMERGENCY
+    assert values["emergency_number"] == SHIPPED_CONTACTS["emergency"]
 
 
 def test_generator_is_idempotent_and_checks(tmp_path: Path) -> None:
@@ -342,3 +367,60 @@ def test_generator_reports_bad_settings(tmp_path: Path) -> None:
     out = tmp_path / "x.yml"
     assert gen_settings_domain.main(["--settings", str(bad), "--output", str(out)]) == 2
     assert not out.exists()
+
+
+# -- schema errors, config/safety.yml as the base, the committed fragment ----------------
+
+
+def test_a_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "red_flags:\n  temperature_threshold_c: 100.4\n")
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(path)
+    assert str(excinfo.value) == (
+        f"{path}, field 'red_flags.temperature_threshold_c': must be a temperature "
+        "in degrees C from 35.0 to 40.0 (got 100.4)"
+    )
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "contacts:\n  helpine: 'ward 7'\n")
+    with pytest.raises(SettingsError, match=r"did you mean 'helpline'\?"):
+        load_settings(path)
+
+
+def test_repo_file_must_set_every_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Python defaults, a key missing from config/safety.yml is an error."""
+    data = yaml.safe_load(REPO_FILE.read_text(encoding="utf-8"))
+    del data["contacts"]["crisis"]
+    base = write(tmp_path, yaml.safe_dump(data), "base.yml")
+    monkeypatch.setattr(bot.settings, "DEFAULT_PATH", base)
+    clear_settings_cache()
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(write(tmp_path, "input:\n  max_message_chars: 500\n"))
+    assert str(excinfo.value) == f"{base}, field 'contacts.crisis': is required"
+
+
+def test_committed_fragment_is_what_config_safety_yml_makes() -> None:
+    """A plain `rasa train` uses the committed fragment: it must be current."""
+    committed = gen_settings_domain.DEFAULT_OUTPUT.read_text(encoding="utf-8")
+    assert committed == gen_settings_domain.render_domain(
+        load_settings(REPO_FILE)
+    ), "bot/domain/settings.generated.yml is stale: run `make settings` and commit it"
+    assert "{" not in "".join(
+        slot["initial_value"] for slot in yaml.safe_load(committed)["slots"].values()
+    )
+
+
+def test_committed_fragment_is_tracked_by_git() -> None:
+    if not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    relative = gen_settings_domain.DEFAULT_OUTPUT.relative_to(REPO_ROOT)
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", str(relative)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert tracked.returncode == 0, f"{relative} must be committed: {tracked.stderr}"
