@@ -5,28 +5,37 @@ A script file holds a list of named conversations. Each conversation is a list o
 ``messages`` list whose every message is sent in a new conversation with the same
 expectations. The format is documented for reviewers in ``tests/conversations/README.md``.
 
-Every problem is reported as a :class:`ScriptError` naming file, conversation and step;
-loading collects all problems instead of stopping at the first.
+The shape of a script is checked against ``convtest/schema/script.json`` (which every
+script names on its first line, so editors check it while typing); this module adds what
+the schema cannot know: response names (from the domain), KB entry ids, that regular
+expressions compile, and that conversation names are unique.
+
+Every problem is reported as a :class:`ScriptError` naming file, conversation, step and
+field; loading collects all problems instead of stopping at the first.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import (
     Any,
     Collection,
     Dict,
     Iterable,
+    Iterator,
     List,
-    Sequence,
     Tuple,
     Union,
 )
 
 import yaml
+
+from kb.schema import Problem, check, field_name, locate, to_json
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "script.json"
 
 # Expectation keys, in the order the report shows them.
 EXPECTATION_KEYS = (
@@ -44,20 +53,12 @@ EXPECTATION_KEYS = (
     "no_kb_answer",
     "silent",
 )
-STEP_KEYS = ("user", "button", "repeat", "note") + EXPECTATION_KEYS
-CONVERSATION_KEYS = ("name", "note", "steps", "messages", "expect", "before")
-FILE_KEYS = ("conversations", "note")
-FACET_NAMES = (
-    "what_is",
-    "how_given",
-    "is_chemo",
-    "brand_names",
-    "used_for",
-    "side_effects",
-)
-MAX_REPEAT = 100
+TEXT_KEYS = EXPECTATION_KEYS[:7]
+FLAG_KEYS = ("disclaimer", "urgent_first", "no_kb_answer", "silent")
 
 ButtonRef = Union[str, int]
+# Where a problem is, for sorting: conversation position (-1: the file), step position.
+_Order = Tuple[int, int]
 
 
 def _display(path: str) -> str:
@@ -69,7 +70,7 @@ def _display(path: str) -> str:
 
 
 class ScriptError(ValueError):
-    """A malformed script, located by file, conversation and step (1-based)."""
+    """A malformed script, located by file, conversation, step (1-based) and field."""
 
     def __init__(
         self,
@@ -77,17 +78,18 @@ class ScriptError(ValueError):
         message: str,
         conversation: str | None = None,
         step: int | None = None,
+        field: str | None = None,
     ) -> None:
         self.path = str(path)
         self.conversation = conversation
         self.step = step
+        self.field = field
         self.message = message
-        where = _display(self.path)
-        if conversation is not None:
-            where += f", conversation '{conversation}'"
-        if step is not None:
-            where += f", step {step}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(
+            locate(
+                _display(self.path), message, conversation, field, "conversation", step
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -146,299 +148,130 @@ class Conversation:
         return Path(self.path).stem
 
 
-def _suggest(key: str, allowed: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown key '{key}'{hint}; allowed: {', '.join(allowed)}"
+def _texts(value: Union[str, List[str]]) -> Tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str)
+def _expectations(raw: Dict[str, Any]) -> Expectations:
+    """:class:`Expectations` from a mapping the schema has accepted."""
+    kwargs: Dict[str, Any] = {k: _texts(raw[k]) for k in TEXT_KEYS if k in raw}
+    kwargs.update({k: raw[k] for k in FLAG_KEYS + ("kb_facet",) if k in raw})
+    if "buttons" in raw:
+        buttons = raw["buttons"]
+        kwargs["buttons"] = buttons if isinstance(buttons, int) else _texts(buttons)
+    return Expectations(**kwargs)
 
 
-def _text_list(value: Any, key: str) -> Tuple[str, ...]:
-    """A string or a list of non-empty strings -> tuple; raises ValueError otherwise."""
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ValueError(f"'{key}' must be a text or a list of texts")
-    for item in items:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(
-                f"'{key}' must hold non-empty texts; got {item!r} "
-                "(put numbers, yes/no and texts with ':' in quotes)"
-            )
-    return tuple(items)
+def _unknown_names(
+    raw: Dict[str, Any], response_names: Collection[str], kb_ids: Collection[str]
+) -> Iterator[Tuple[str, str]]:
+    """(field, message) for names the schema cannot check: responses, KB ids, regexes.
 
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"'{key}' must be true or false, not {value!r}")
-    return value
-
-
-@dataclass
-class _Context:
-    """What validation checks names against (empty collections mean "don't check")."""
-
-    response_names: Collection[str] = ()
-    kb_ids: Collection[str] = ()
-    errors: List[ScriptError] = field(default_factory=list)
-
-
-def parse_expectations(data: Dict[str, Any], ctx: _Context) -> Expectations:
-    """Build :class:`Expectations` from the expectation keys of ``data``.
-
-    Raises:
-        ValueError: with a reviewer-friendly message on the first bad value.
+    Response names and KB ids are checked only when the collections are non-empty.
     """
-    kwargs: Dict[str, Any] = {}
-    for key in ("responses", "not_responses"):
-        if key in data:
-            names = _text_list(data[key], key)
-            for name in names:
-                if ctx.response_names and name not in ctx.response_names:
-                    close = difflib.get_close_matches(
-                        name, list(ctx.response_names), n=1
-                    )
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    raise ValueError(f"unknown response '{name}' in '{key}'{hint}")
-            kwargs[key] = names
-    for key in ("contains", "not_contains"):
-        if key in data:
-            kwargs[key] = _text_list(data[key], key)
-    for key in ("matches", "not_matches"):
-        if key in data:
-            patterns = _text_list(data[key], key)
-            for pattern in patterns:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ValueError(
-                        f"'{key}' pattern {pattern!r} is not a valid regex: {exc}"
-                    ) from None
-            kwargs[key] = patterns
-    if "kb_entry" in data:
-        ids = _text_list(data["kb_entry"], "kb_entry")
-        for eid in ids:
-            if ctx.kb_ids and eid not in ctx.kb_ids:
-                close = difflib.get_close_matches(eid, list(ctx.kb_ids), n=1)
+    for key, known, what in (
+        ("responses", response_names, "response"),
+        ("not_responses", response_names, "response"),
+        ("kb_entry", kb_ids, "KB entry"),
+    ):
+        for name in _texts(raw.get(key, [])):
+            if known and name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ValueError(f"unknown KB entry '{eid}' in 'kb_entry'{hint}")
-        kwargs["kb_entry"] = ids
-    if "kb_facet" in data:
-        facet = data["kb_facet"]
-        if facet not in FACET_NAMES:
-            raise ValueError(
-                f"'kb_facet' must be one of {', '.join(FACET_NAMES)}; got {facet!r}"
-            )
-        kwargs["kb_facet"] = facet
-    if "buttons" in data:
-        buttons = data["buttons"]
-        if isinstance(buttons, bool) or (isinstance(buttons, int) and buttons < 0):
-            raise ValueError(
-                "'buttons' must be a number (how many) or a list of button titles"
-            )
-        kwargs["buttons"] = (
-            buttons if isinstance(buttons, int) else _text_list(buttons, "buttons")
-        )
-    for key in ("disclaimer", "urgent_first", "no_kb_answer", "silent"):
-        if key in data:
-            kwargs[key] = _bool(data[key], key)
-    expect = Expectations(**kwargs)
-    if expect.silent and (
-        expect.responses or expect.contains or expect.matches or expect.buttons
-    ):
-        raise ValueError(
-            "'silent: true' cannot be combined with responses, contains or buttons"
-        )
-    return expect
+                yield key, f"unknown {what} '{name}'{hint}"
+    for key in ("matches", "not_matches"):
+        for pattern in _texts(raw.get(key, [])):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                yield key, f"pattern {pattern!r} is not a valid regex: {exc}"
 
 
-def _parse_step(raw: Any, index: int, ctx: _Context) -> Step:
-    """One step mapping -> :class:`Step`; raises ValueError with a readable message."""
-    if isinstance(raw, str):
-        raise ValueError(
-            f"a step must be a mapping like 'user: {raw}' (with a dash before 'user:'), "
-            "not plain text"
-        )
-    if not isinstance(raw, dict):
-        raise ValueError("a step must be a mapping with 'user:' or 'button:'")
-    for key in raw:
-        if key not in STEP_KEYS:
-            raise ValueError(_suggest(str(key), STEP_KEYS))
-    if ("user" in raw) == ("button" in raw):
-        raise ValueError(
-            "a step needs exactly one of 'user:' (what is typed) or 'button:'"
-        )
-    user = raw.get("user")
-    button = raw.get("button")
-    if "user" in raw and not _is_text(user):
-        raise ValueError(
-            f"'user' must be text; got {user!r}. Put it in quotes, e.g. user: \"38.5\" "
-            '(an empty message is user: "")'
-        )
-    if "button" in raw:
-        if isinstance(button, bool) or not isinstance(button, (str, int)):
-            raise ValueError(
-                "'button' must be a button title or its number (1 = first)"
-            )
-        if isinstance(button, int) and button < 1:
-            raise ValueError("'button' numbers start at 1 (the first button)")
-        if isinstance(button, str) and not button.strip():
-            raise ValueError("'button' must not be empty")
-    repeat = raw.get("repeat", 1)
-    if (
-        isinstance(repeat, bool)
-        or not isinstance(repeat, int)
-        or not 1 <= repeat <= MAX_REPEAT
-    ):
-        raise ValueError(f"'repeat' must be a whole number from 1 to {MAX_REPEAT}")
-    note = raw.get("note")
-    if note is not None and not isinstance(note, str):
-        raise ValueError("'note' must be text")
-    return Step(
-        index=index,
-        expect=parse_expectations(raw, ctx),
-        user=user,
-        button=button,
-        repeat=repeat,
-        note=note,
-    )
-
-
-def _parse_steps(
-    raw: Any, path: Path, name: str, ctx: _Context, key: str
-) -> List[Step]:
-    if not isinstance(raw, list) or not raw:
-        ctx.errors.append(
-            ScriptError(path, f"'{key}' must be a non-empty list of steps", name)
-        )
-        return []
-    steps: List[Step] = []
-    for i, raw_step in enumerate(raw, start=1):
+def _conversation_of(data: Any, path: Tuple[Any, ...]) -> Tuple[str | None, int]:
+    """Problems are located by conversation name (``conversations[i]``), when it has one."""
+    if len(path) >= 2 and path[0] == "conversations" and isinstance(path[1], int):
         try:
-            steps.append(_parse_step(raw_step, i, ctx))
-        except ValueError as exc:
-            ctx.errors.append(ScriptError(path, str(exc), name, i))
-    return steps
+            name = data["conversations"][path[1]].get("name")
+        except (AttributeError, IndexError, KeyError, TypeError):
+            name = None
+        if isinstance(name, str) and name.strip():
+            return name, 2
+    return None, 0
 
 
-def _parse_messages_form(
-    raw: Dict[str, Any], path: Path, name: str, ctx: _Context
-) -> List[Conversation]:
-    """``messages`` + ``expect`` (+ optional ``before`` steps) -> one conversation per message."""
-    messages = raw.get("messages")
-    if not isinstance(messages, list) or not messages:
-        ctx.errors.append(
-            ScriptError(path, "'messages' must be a non-empty list of texts", name)
+def _position(problem: Problem) -> Tuple[int | None, str | None, int | None]:
+    """(conversation, section, step) positions of a problem, 0-based, where known."""
+    full = problem.entry_path + problem.field_path
+    if len(full) < 2 or full[0] != "conversations" or not isinstance(full[1], int):
+        return None, None, None
+    if len(full) >= 4 and full[2] in ("steps", "before") and isinstance(full[3], int):
+        return full[1], str(full[2]), full[3]
+    return full[1], None, None
+
+
+def _schema_error(path: Path, problem: Problem) -> Tuple[_Order, ScriptError]:
+    conv, section, step = _position(problem)
+    if problem.entry is not None and step is not None:
+        field = field_name(problem.field_path[2:]) or None
+        error = ScriptError(path, problem.message, problem.entry, step + 1, field)
+    else:
+        error = ScriptError(path, problem.message, problem.entry, field=problem.field)
+    order = (-1 if conv is None else conv, -1 if step is None else step)
+    return order, error
+
+
+def _steps(raw: List[Dict[str, Any]]) -> Tuple[Step, ...]:
+    return tuple(
+        Step(
+            index=i,
+            expect=_expectations(item),
+            user=item.get("user"),
+            button=item.get("button"),
+            repeat=item.get("repeat", 1),
+            note=item.get("note"),
         )
-        return []
-    before = (
-        _parse_steps(raw["before"], path, name, ctx, "before")
-        if "before" in raw
-        else []
+        for i, item in enumerate(raw, start=1)
     )
-    expect_raw = raw.get("expect")
-    if not isinstance(expect_raw, dict) or not expect_raw:
-        ctx.errors.append(
-            ScriptError(
-                path,
-                "'messages' needs an 'expect:' mapping of what every reply must be",
-                name,
-            )
-        )
-        return []
-    errors_before = len(ctx.errors)
-    for key in expect_raw:
-        if key not in EXPECTATION_KEYS:
-            ctx.errors.append(
-                ScriptError(
-                    path, "in 'expect': " + _suggest(str(key), EXPECTATION_KEYS), name
-                )
-            )
-    try:
-        expect = parse_expectations(expect_raw, ctx)
-    except ValueError as exc:
-        ctx.errors.append(ScriptError(path, f"in 'expect': {exc}", name))
-        return []
-    if len(ctx.errors) > errors_before:
-        return []
-    conversations: List[Conversation] = []
-    for i, message in enumerate(messages, start=1):
-        if not isinstance(message, str):
-            ctx.errors.append(
-                ScriptError(
-                    path,
-                    f"message {i} must be text in quotes; got {message!r}",
-                    name,
-                    len(before) + 1,
-                )
-            )
-            continue
-        step = Step(index=len(before) + 1, expect=expect, user=message)
+
+
+def _conversations(raw: Dict[str, Any], path: Path) -> List[Conversation]:
+    """One conversation, or one per message of the ``messages`` form."""
+    name, note = raw["name"], raw.get("note")
+    if "steps" in raw:
+        return [Conversation(name, str(path), _steps(raw["steps"]), note)]
+    before = _steps(raw.get("before", []))
+    expect = _expectations(raw["expect"])
+    conversations = []
+    for i, message in enumerate(raw["messages"], start=1):
         short = " ".join(message.split())
         short = short if len(short) <= 50 else short[:47] + "..."
+        step = Step(index=len(before) + 1, expect=expect, user=message)
         conversations.append(
-            Conversation(
-                name=f"{name} #{i}: {short}",
-                path=str(path),
-                steps=tuple(before) + (step,),
-                note=raw.get("note"),
-            )
+            Conversation(f"{name} #{i}: {short}", str(path), before + (step,), note)
         )
     return conversations
 
 
-def _parse_conversation(
-    raw: Any, position: int, path: Path, ctx: _Context
-) -> List[Conversation]:
-    if not isinstance(raw, dict):
-        ctx.errors.append(
-            ScriptError(
-                path,
-                f"conversation {position} must be a mapping with 'name:' and 'steps:'",
-            )
-        )
-        return []
+def _name_errors(
+    raw: Dict[str, Any],
+    index: int,
+    path: Path,
+    bad_steps: Collection[Tuple[int, str | None, int | None]],
+    response_names: Collection[str],
+    kb_ids: Collection[str],
+) -> Iterator[Tuple[_Order, ScriptError]]:
+    """Unknown names and bad regexes in the steps and ``expect:`` the schema accepted."""
     name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        ctx.errors.append(
-            ScriptError(path, f"conversation {position} needs a 'name:' (text)")
-        )
-        return []
-    unknown = [k for k in raw if k not in CONVERSATION_KEYS]
-    for key in unknown:
-        ctx.errors.append(
-            ScriptError(path, _suggest(str(key), CONVERSATION_KEYS), name)
-        )
-    if unknown:
-        return []
-    if ("steps" in raw) == ("messages" in raw):
-        ctx.errors.append(
-            ScriptError(
-                path,
-                "a conversation needs exactly one of 'steps:' or 'messages:'",
-                name,
-            )
-        )
-        return []
-    if "messages" in raw:
-        return _parse_messages_form(raw, path, name, ctx)
-    for key in ("expect", "before"):
-        if key in raw:
-            ctx.errors.append(
-                ScriptError(path, f"'{key}:' only goes with 'messages:'", name)
-            )
-            return []
-    errors_before = len(ctx.errors)
-    steps = _parse_steps(raw["steps"], path, name, ctx, "steps")
-    if len(ctx.errors) > errors_before:
-        return []
-    return [
-        Conversation(
-            name=name, path=str(path), steps=tuple(steps), note=raw.get("note")
-        )
-    ]
+    for section in ("before", "steps"):
+        for i, step in enumerate(raw.get(section) or []):
+            if (index, section, i) in bad_steps or not isinstance(step, dict):
+                continue
+            for key, message in _unknown_names(step, response_names, kb_ids):
+                yield (index, i), ScriptError(path, message, name, i + 1, key)
+    expect = raw.get("expect")
+    if isinstance(expect, dict) and (index, None, None) not in bad_steps:
+        for key, message in _unknown_names(expect, response_names, kb_ids):
+            yield (index, -1), ScriptError(path, message, name, field=f"expect.{key}")
 
 
 def parse_file(
@@ -447,7 +280,6 @@ def parse_file(
     kb_ids: Collection[str] = (),
 ) -> Tuple[List[Conversation], List[ScriptError]]:
     """Read one script file; returns its conversations and every problem found."""
-    ctx = _Context(response_names=response_names, kb_ids=kb_ids)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -457,27 +289,38 @@ def parse_file(
         return [], [ScriptError(path, f"not valid YAML{where}: {problem}")]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [ScriptError(path, f"cannot read the file: {exc}")]
-    if not isinstance(data, dict) or not isinstance(data.get("conversations"), list):
-        return [], [
-            ScriptError(
-                path, "the file must start with 'conversations:' followed by a list"
-            )
-        ]
-    for key in data:
-        if key not in FILE_KEYS:
-            ctx.errors.append(ScriptError(path, _suggest(str(key), FILE_KEYS)))
+    data = to_json(data)
+    problems = check(data, SCHEMA_PATH, path, _conversation_of)
+    errors = [_schema_error(path, p) for p in problems]
+    positions = [_position(p) for p in problems]
+    bad_conversations = {conv for conv, _, _ in positions}
+    # A problem in a conversation's expect: (or its form) blocks checking its expect:.
+    bad_steps = set(positions) | {(c, None, None) for c in bad_conversations}
+    raw_list = data.get("conversations") if isinstance(data, dict) else None
     conversations: List[Conversation] = []
     seen: Dict[str, int] = {}
-    for position, raw in enumerate(data["conversations"], start=1):
-        for conv in _parse_conversation(raw, position, path, ctx):
+    for index, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        found = list(_name_errors(raw, index, path, bad_steps, response_names, kb_ids))
+        errors.extend(found)
+        if found or index in bad_conversations:
+            continue
+        for conv in _conversations(raw, path):
             if conv.name in seen:
-                ctx.errors.append(
-                    ScriptError(path, "two conversations have this name", conv.name)
+                errors.append(
+                    (
+                        (index, -1),
+                        ScriptError(
+                            path, "two conversations have this name", conv.name
+                        ),
+                    )
                 )
                 continue
-            seen[conv.name] = position
+            seen[conv.name] = index
             conversations.append(conv)
-    return conversations, ctx.errors
+    errors.sort(key=lambda pair: pair[0])
+    return conversations, [error for _, error in errors]
 
 
 def find_script_files(paths: Iterable[Union[str, Path]]) -> List[Path]:

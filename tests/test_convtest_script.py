@@ -85,11 +85,11 @@ conversations:
     [
         (
             "- user: hi\n        contain: x",
-            "unknown key 'contain' (did you mean 'contains'?)",
+            "field 'contain': unknown field (did you mean 'contains'?)",
             1,
         ),
-        ("- user: 38.5", "'user' must be text", 1),
-        ("- user: yes", "'user' must be text", 1),
+        ("- user: 38.5", "field 'user': must be text in quotes", 1),
+        ("- user: yes", "field 'user': must be text in quotes", 1),
         ("- hello there", "a step must be a mapping", 1),
         ("- user: hi\n        button: 1", "exactly one of 'user:'", 1),
         ("- user: hi\n      - button: 0", "numbers start at 1", 2),
@@ -98,12 +98,12 @@ conversations:
         ("- user: hi\n        matches: '(unclosed'", "not a valid regex", 1),
         (
             "- user: hi\n        disclaimer: maybe",
-            "'disclaimer' must be true or false",
+            "field 'disclaimer': must be true or false",
             1,
         ),
-        ("- user: hi\n        buttons: true", "'buttons' must be a number", 1),
-        ("- user: hi\n        kb_facet: dosage", "'kb_facet' must be one of", 1),
-        ("- user: hi\n        repeat: 0", "'repeat' must be a whole number", 1),
+        ("- user: hi\n        buttons: true", "field 'buttons': must be a number", 1),
+        ("- user: hi\n        kb_facet: dosage", "field 'kb_facet': must be one of", 1),
+        ("- user: hi\n        repeat: 0", "field 'repeat': must be a whole number", 1),
         ("- user: hi\n        contains: [x, 3]", "put numbers, yes/no", 1),
         (
             "- user: hi\n        silent: true\n        contains: x",
@@ -131,7 +131,10 @@ def test_bad_step_is_reported_with_file_conversation_and_step(
     [
         ("conversations: [\n", "not valid YAML at line"),
         ("- name: x\n", "must start with 'conversations:'"),
-        ("conversations:\n  - steps: [{user: hi}]\n", "needs a 'name:'"),
+        (
+            "conversations:\n  - steps: [{user: hi}]\n",
+            "field 'conversations[1].name': is required",
+        ),
         ("conversations:\n  - name: A\n", "exactly one of 'steps:' or 'messages:'"),
         ("conversations:\n  - name: A\n    steps: []\n", "non-empty list of steps"),
         (
@@ -146,11 +149,11 @@ def test_bad_step_is_reported_with_file_conversation_and_step(
         ("conversations:\n  - name: A\n    messages: [hi]\n", "needs an 'expect:'"),
         (
             "conversations:\n  - name: A\n    messages: [hi, 3]\n    expect: {disclaimer: true}\n",
-            "message 2 must be text",
+            "field 'messages[2]': must be text",
         ),
         (
             "conversations:\n  - name: A\n    messages: [hi]\n    expect: {user: hi}\n",
-            "in 'expect': unknown key 'user'",
+            "field 'expect.user': unknown field",
         ),
         (
             "conversations:\n  - name: A\n    steps: [{user: hi}]\n    expect: {silent: true}\n",
@@ -162,7 +165,7 @@ def test_bad_file_or_conversation_is_reported(
     tmp_path: Path, text: str, fragment: str
 ) -> None:
     errors = errors_of(tmp_path, text)
-    assert errors and fragment in str(errors[0]), errors
+    assert any(fragment in str(e) for e in errors), errors
 
 
 def test_all_problems_are_collected_not_just_the_first(tmp_path: Path) -> None:
@@ -205,3 +208,56 @@ def test_load_scripts_finds_files_and_filters_by_name(tmp_path: Path) -> None:
     assert errors == [] and [c.name for c in conversations] == ["Beta"]
     _, errors = load_scripts([tmp_path / "missing.yml"])
     assert "no such file" in str(errors[0])
+
+
+def test_a_bad_script_names_file_conversation_step_and_field(tmp_path: Path) -> None:
+    text = (
+        "conversations:\n  - name: Fever\n    steps:\n      - user: hi\n"
+        "      - user: temp 38\n        urgent_first: sometimes\n"
+    )
+    (error,) = errors_of(tmp_path, text)
+    assert str(error) == (
+        f"{tmp_path / 'flow.yml'}, conversation 'Fever', step 2, field 'urgent_first': "
+        "must be true or false (got 'sometimes')"
+    )
+    assert (error.conversation, error.step, error.field) == ("Fever", 2, "urgent_first")
+
+
+def test_names_in_expect_are_checked_too(tmp_path: Path) -> None:
+    text = (
+        "conversations:\n  - name: M\n    messages: [hi]\n"
+        "    expect: {responses: utter_greeet, kb_entry: [captem, folfirl]}\n"
+    )
+    errors = errors_of(tmp_path, text)
+    assert [(e.field, e.message) for e in errors] == [
+        (
+            "expect.responses",
+            "unknown response 'utter_greeet' (did you mean 'utter_greet'?)",
+        ),
+        ("expect.kb_entry", "unknown KB entry 'folfirl' (did you mean 'folfiri'?)"),
+    ]
+
+
+def test_schema_knows_every_expectation_and_facet() -> None:
+    import json
+
+    from convtest.script import EXPECTATION_KEYS, SCHEMA_PATH
+    from kb import FACETS
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    expectations = schema["definitions"]["expectations"]["properties"]
+    assert tuple(expectations) == EXPECTATION_KEYS
+    assert tuple(expectations["kb_facet"]["enum"]) == ("what_is",) + FACETS
+    step_keys = set(schema["definitions"]["step"]["properties"])
+    assert step_keys == {"user", "button", "repeat", "note"} | set(EXPECTATION_KEYS)
+
+
+def test_a_non_mapping_step_gets_one_message(tmp_path: Path) -> None:
+    text = "conversations:\n  - name: A\n    steps:\n      - hello\n      - 3\n"
+    errors = errors_of(tmp_path, text)
+    assert [(e.step, e.message.split(" (got")[0]) for e in errors] == [
+        (1, "a step must be a mapping like 'user: ...' (with a dash before 'user:'), "
+         "not plain text"),
+        (2, "a step must be a mapping like 'user: ...' (with a dash before 'user:'), "
+         "not plain text"),
+    ]  # fmt: skip
