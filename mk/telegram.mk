@@ -1,4 +1,5 @@
-# Telegram channel (bot/channels/telegram.py). Walkthrough: docs/telegram.md.
+# Telegram channel (bot/channels/telegram/). Walkthrough: docs/telegram.md.
+# Deployer tool: scripts/telegram_admin.py (merged credentials file, status).
 # Settings are environment variables only (TELEGRAM_TOKEN, TELEGRAM_SECRET, ...): never
 # write them into a file that is committed.
 
@@ -22,7 +23,7 @@ TEST_TARGETS += test-telegram
 
 telegram-credentials: venv ## merge bot/credentials.yml + bot/credentials.telegram.yml into var/
 	@test -n "$$TELEGRAM_TOKEN" || { echo "TELEGRAM_TOKEN is not set (see docs/telegram.md)"; exit 1; }
-	$(PY) -m bot.channels.telegram credentials --out $(TELEGRAM_CREDENTIALS)
+	$(PY) -m scripts.telegram_admin credentials --out $(TELEGRAM_CREDENTIALS)
 
 # `make run` with TELEGRAM_TOKEN set: polling if TELEGRAM_MODE=polling, else webhook (which
 # needs TELEGRAM_SECRET and TELEGRAM_WEBHOOK_URL). Fails here, before the model loads.
@@ -31,7 +32,7 @@ telegram-run-credentials: venv
 	  echo "TELEGRAM_TOKEN is set, so make run serves Telegram too: webhook mode needs"; \
 	  echo "TELEGRAM_SECRET and TELEGRAM_WEBHOOK_URL, or set TELEGRAM_MODE=polling"; \
 	  echo "(docs/telegram.md). To run without Telegram: unset TELEGRAM_TOKEN"; exit 1; fi
-	$(PY) -m bot.channels.telegram credentials --out $(TELEGRAM_CREDENTIALS)
+	$(PY) -m scripts.telegram_admin credentials --out $(TELEGRAM_CREDENTIALS)
 
 telegram-run: train telegram-credentials ## run with Telegram in webhook mode (public HTTPS)
 	@test -n "$$TELEGRAM_SECRET" -a -n "$$TELEGRAM_WEBHOOK_URL" || { \
@@ -41,11 +42,11 @@ telegram-run: train telegram-credentials ## run with Telegram in webhook mode (p
 
 telegram-polling: train ## run with Telegram by long polling (a laptop, no HTTPS needed)
 	@test -n "$$TELEGRAM_TOKEN" || { echo "TELEGRAM_TOKEN is not set (see docs/telegram.md)"; exit 1; }
-	TELEGRAM_MODE=polling $(PY) -m bot.channels.telegram credentials --out $(TELEGRAM_CREDENTIALS)
+	TELEGRAM_MODE=polling $(PY) -m scripts.telegram_admin credentials --out $(TELEGRAM_CREDENTIALS)
 	TELEGRAM_MODE=polling $(PY) scripts/serve.py --model "$(MODEL)" --credentials $(TELEGRAM_CREDENTIALS)
 
 telegram-status: venv ## show the bot's name and webhook as Telegram sees them
-	$(PY) -m bot.channels.telegram status
+	$(PY) -m scripts.telegram_admin status
 
 test-telegram: train ## Telegram channel: unit tests + real servers against a fake Bot API
 	MODEL="$(MODEL)" TELEGRAM_E2E_REQUIRED=1 $(PY) -m pytest -q tests/telegram

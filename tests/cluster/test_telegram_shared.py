@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from bot.channels.guard import OfferedButtons
-from bot.channels.telegram_shared import SharedState, shared_redis
+from bot.channels.telegram.shared import SharedState, shared_redis
 from tests.cluster.conftest import TcpProxy
 
 

@@ -407,7 +407,7 @@ async def test_flood_control_is_retried(
 
 
 def test_every_fixed_reply_is_a_kb_message() -> None:
-    from bot.channels.telegram import MESSAGE_KEYS
+    from bot.channels.telegram.channel import MESSAGE_KEYS
     from kb import load_kb
 
     messages = load_kb().messages

@@ -19,8 +19,8 @@ import pytest
 import requests
 import yaml
 
-from bot.channels.telegram import merge_credentials
 from scripts.serve import ServerConfig, Servers, free_port
+from scripts.telegram_admin import merge_credentials
 from tests.telegram.conftest import REPO_ROOT, SECRET, message
 from tests.telegram.fake_telegram import (
     BOT_USER,

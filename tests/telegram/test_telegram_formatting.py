@@ -1,13 +1,14 @@
-"""Unit tests: escaping, **bold**, splitting, sources, commands, button tokens."""
+"""Unit tests: escaping, **bold**, splitting, sources, commands, settings (button tokens:
+tests/channels/test_guard.py)."""
 
 import pytest
 from rasa.shared.exceptions import RasaException
 
-from bot.channels.telegram import (
+from bot.channels.telegram import TelegramBotAPI, TelegramSettings
+from bot.channels.telegram.commands import parse_command
+from bot.channels.telegram.formatting import (
     MAX_MESSAGE_LENGTH,
-    TelegramSettings,
     format_sources,
-    parse_command,
     rendered_length,
     split_message,
     to_telegram_html,
@@ -172,6 +173,4 @@ def test_settings_validation() -> None:
 
 
 def test_api_client_never_shows_the_token() -> None:
-    from bot.channels.telegram import TelegramBotAPI
-
     assert "abc" not in repr(TelegramBotAPI("1:abc"))
