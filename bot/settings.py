@@ -40,9 +40,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = REPO_ROOT / "config" / "safety.yml"
 SCHEMA_PATH = REPO_ROOT / "config" / "schema" / "safety.json"
 
-# For code that builds a safety screen without reading the settings (tests, tools). These
-# equal the values config/safety.yml ships with (tests/test_settings.py checks it).
-DEFAULT_TEMPERATURE_THRESHOLD_C = 37.5
+# The low threshold of a safety screen built without reading the settings (tests, tools):
+# the value config/safety.yml ships with (tests/test_settings.py checks that they agree).
 DEFAULT_LOW_TEMPERATURE_THRESHOLD_C = 36.0
 
 

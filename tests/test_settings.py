@@ -13,7 +13,6 @@ import yaml
 import bot.settings
 from bot.settings import (
     DEFAULT_LOW_TEMPERATURE_THRESHOLD_C,
-    DEFAULT_TEMPERATURE_THRESHOLD_C,
     ENV_VAR,
     REPO_ROOT,
     SettingsError,
@@ -55,8 +54,7 @@ def test_repo_file_matches_documented_defaults() -> None:
     assert settings.contacts.emergency == SHIPPED_CONTACTS["emergency"]
     assert settings.contacts.crisis == SHIPPED_CONTACTS["crisis"]
     assert settings.input.max_message_chars == 2000
-    # The fallbacks for code that builds a safety screen without settings agree.
-    assert settings.red_flags.temperature_threshold_c == DEFAULT_TEMPERATURE_THRESHOLD_C
+    # The fallback for code that builds a safety screen without settings agrees.
     assert (
         settings.red_flags.low_temperature_threshold_c
         == DEFAULT_LOW_TEMPERATURE_THRESHOLD_C

@@ -290,6 +290,8 @@ def _generic(error: ValidationError) -> str:
         return "must not be empty" if value == 1 else f"must be at least {value} long"
     if keyword == "maxLength":
         return f"is longer than {value} characters"
+    if keyword == "pattern":
+        return f"must match the pattern {value}"
     if keyword == "minimum":
         return f"must be at least {value}"
     if keyword == "maximum":
