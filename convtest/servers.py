@@ -1,6 +1,6 @@
 """Start the bot like ``make run`` does and stop it afterwards (when no ``--url`` is given).
 
-Uses the lead's ``scripts/serve.py`` (:class:`scripts.serve.Servers`) with the model that
+Uses ``scripts/serve.py`` (:class:`scripts.serve.Servers`) with the model that
 ``make train`` built for the current inputs (``scripts/train.py``), on spare ports and with a
 tracker database of its own, so a ``make run`` on 5005 is not disturbed. Server output goes
 to ``var/convtest/``.
@@ -9,9 +9,9 @@ to ``var/convtest/``.
 from __future__ import annotations
 
 import asyncio
-import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import AsyncIterator
 
 import aiohttp
@@ -39,10 +39,8 @@ async def probe_webhook(url: str, sender: str, timeout: float = 60.0) -> bool:
         return False
 
 
-def _import_serve():  # type: ignore[no-untyped-def]
-    """The lead's serve and train modules (imported late: they are scripts, not a library)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+def _import_serve() -> tuple[ModuleType, ModuleType]:
+    """scripts.serve and scripts.train, imported late (they load Rasa's server code)."""
     try:
         from scripts import serve, train
     except ImportError as exc:

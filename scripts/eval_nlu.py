@@ -20,8 +20,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 logger = logging.getLogger(__name__)
 THRESHOLDS = {"intent_accuracy": 0.90, "intent_macro_f1": 0.90, "kb_term_recall": 0.95}
 MAX_BUTTON_RATE = (

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import List, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from actions import feedback_store  # noqa: E402
-from kb import load_kb  # noqa: E402
+from actions import feedback_store
+from kb import load_kb
 
 
 def render(rows: Sequence[feedback_store.EntryCounts], titles: dict) -> List[str]:

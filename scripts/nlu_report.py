@@ -15,9 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import ROOT, child_env, python  # noqa: E402
+from scripts.paths import ROOT, child_env, python
 
 SKIP = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 

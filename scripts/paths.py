@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from bot import warnings_filter
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 MODELS = Path(os.environ.get("NETCHEMO_MODELS", ROOT / "models"))
@@ -19,14 +21,13 @@ def python() -> str:
     return str(VENV_PY) if VENV_PY.exists() else sys.executable
 
 
-def child_env(**extra: str) -> dict:
-    """Environment for Rasa and the action server: repo on PYTHONPATH, quiet TF logs."""
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for Rasa and the action server: this one, quiet (TensorFlow's C++ log
+    level, SQLAlchemy's 2.0 notice: bot/warnings_filter.py; not with ``VERBOSE=1``),
+    telemetry off, and ``extra``. No PYTHONPATH: ``make venv`` installs the project."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), env.get("PYTHONPATH")])
-    )
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    for key, value in warnings_filter.quiet_env().items():
+        env.setdefault(key, value)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.update(extra)
     return env

@@ -28,10 +28,8 @@ from typing import List
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import ROOT  # noqa: E402
-from scripts.serve import ServerConfig, Servers  # noqa: E402
+from scripts.paths import ROOT
+from scripts.serve import ServerConfig, Servers
 
 logger = logging.getLogger(__name__)
 TURNS_PER_CONVERSATION = 8

@@ -12,13 +12,10 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.tracker_store import tracker_store_url  # noqa: E402
+from bot.tracker_store import tracker_store_url
 
 logger = logging.getLogger(__name__)
 DAY_S = 86_400.0

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import (  # noqa: E402
+from bot import warnings_filter
+from scripts.foreground import run_in_foreground, stop_on_signal
+from scripts.paths import (
     PRIVATE_DIR,
     PRIVATE_FILE,
     PRIVATE_UMASK,
@@ -52,12 +52,13 @@ from scripts.supervisor import (
     Watchdog,
     answers,
     kill_group,
-)  # noqa: E402
+)
 
 logger = logging.getLogger(__name__)
 REQUEST_MAX_BYTES = (
     64 * 1024
 )  # the Rasa server's request body limit (Sanic's is 100 MB)
+LABELS = {"actions": "action server", "rasa": "Rasa server", "widget": "widget page"}
 ACTIONS_REQUEST_MAX_BYTES = 100_000_000  # Sanic's default: whole conversations come in
 
 
@@ -120,6 +121,9 @@ class ServerConfig:
     # action server on purpose use Servers.stop_actions() or Servers.pause_supervision().
     supervise: bool = True
     policy: Policy = field(default_factory=Policy)
+    # How the Rasa server is run: ``python -m <rasa_module> run ...``. bot.cli is Rasa's
+    # CLI with the known warnings filtered; the stock assistant of `make bench` uses "rasa".
+    rasa_module: str = "bot.cli"
 
     @classmethod
     def in_folder(cls, model: Path, folder: Path, **overrides: Any) -> ServerConfig:
@@ -230,7 +234,10 @@ class Servers:
         return child.proc
 
     def start(self, timeout: float = 240.0) -> Servers:
-        """Start the servers and wait until they answer, or raise RuntimeError."""
+        """Start the servers and wait until they answer, or raise RuntimeError.
+
+        Logs one line as each is started and one as each first answers (``make run``
+        shows them; tests do not configure logging)."""
         cfg = self.config
         for port in (
             (cfg.rasa_port, cfg.actions_port) if cfg.start_actions else (cfg.rasa_port,)
@@ -241,13 +248,19 @@ class Servers:
                     f"port {port} is already in use; stop what uses it first"
                 )
         self._stopping.clear()
+        started = time.monotonic()
         env = self.env()
         if cfg.start_actions:
+            logger.info("starting the action server (port %d)", cfg.actions_port)
             self.start_actions(env)
+        logger.info(
+            "starting the Rasa server (port %d; loading the model takes a while)",
+            cfg.rasa_port,
+        )
         self._spawn(
             "rasa",
             [
-                python(), "-m", "rasa", "run",
+                python(), "-m", cfg.rasa_module, "run",
                 "--model", str(cfg.model),
                 "--endpoints", str(cfg.endpoints),
                 "--credentials", str(cfg.credentials),
@@ -258,6 +271,7 @@ class Servers:
             cfg.url(cfg.rasa_port, "/webhooks/rest/"),
         )  # fmt: skip
         if cfg.widget_port:
+            logger.info("starting the widget demo page (port %d)", cfg.widget_port)
             self._spawn(
                 "widget",
                 [python(), "-m", "widget.serve", "--port", str(cfg.widget_port),
@@ -267,7 +281,8 @@ class Servers:
                 f"http://{reachable(env.get('WIDGET_HOST', '127.0.0.1'))}"
                 f":{cfg.widget_port}/",
             )  # fmt: skip
-        deadline = time.monotonic() + timeout
+        waiting = dict(self.children)
+        deadline = started + timeout
         while time.monotonic() < deadline:
             for child in self.children.values():
                 if child.proc is not None and child.proc.poll() is not None:
@@ -276,7 +291,15 @@ class Servers:
                     raise RuntimeError(
                         f"the {child.name} server exited early (code {code})"
                     )
-            if all(answers(c.health_url, 2.0) for c in self.children.values()):
+            for name, child in list(waiting.items()):
+                if answers(child.health_url, 2.0):
+                    del waiting[name]
+                    logger.info(
+                        "  the %s answers (after %.0f s)",
+                        LABELS.get(name, name),
+                        time.monotonic() - started,
+                    )
+            if not waiting:
                 if self._supervising:
                     self._start_watchdogs()
                 return self
@@ -457,7 +480,7 @@ def run_shell(servers: Servers) -> int:
     servers.start_actions(env)
     try:
         cmd = [
-            python(), "-m", "rasa", "shell", "--model", str(cfg.model),
+            python(), "-m", cfg.rasa_module, "shell", "--model", str(cfg.model),
             "--endpoints", str(cfg.endpoints), "--port", str(cfg.rasa_port),
         ]  # fmt: skip
         return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
@@ -469,6 +492,7 @@ def run_shell(servers: Servers) -> int:
 
 def main() -> int:
     """CLI used by ``make run``: foreground until Ctrl-C."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument(
@@ -502,40 +526,27 @@ def main() -> int:
             widget_port=None if args.shell else (args.widget_port or None),
         )
     )
-
-    def _stop(signum: int, _frame: object) -> None:
-        # The first Ctrl-C (or SIGTERM) stops everything; later ones cannot interrupt that.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
     os.umask(PRIVATE_UMASK)  # var/ and the logs: readable by this user only
-    signal.signal(signal.SIGTERM, _stop)
     if args.shell:
+        signal.signal(signal.SIGTERM, stop_on_signal)
         return run_shell(servers)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        servers.start()
-        logger.info("\nThe assistant is ready.")
-        logger.info("  REST channel: POST %s", servers.config.rest_url)
-        logger.info('  e.g. curl -s -XPOST %s -d \'{"sender":"me","message":"what is CAPTEM?"}\'',
-                    servers.config.rest_url)  # fmt: skip
-        if servers.config.widget_port:
-            logger.info(
-                "  Web widget demo (patient forum): http://localhost:%d/",
-                servers.config.widget_port,
-            )
-        logger.info("A server that stops or hangs is restarted. Press Ctrl-C to stop.")
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        logger.info("stopping...")
-        return 0
-    except RuntimeError as exc:
-        logger.error("could not start: %s", exc)
-        return 1
-    finally:
-        servers.stop()
+    return run_in_foreground(servers.start, servers.stop, lambda: ready(servers))
+
+
+def ready(servers: Servers) -> None:
+    """The ready message of ``make run``."""
+    cfg = servers.config
+    logger.info("\nThe assistant is ready.")
+    logger.info("  REST channel: POST %s", cfg.rest_url)
+    logger.info(
+        '  e.g. curl -s -XPOST %s -d \'{"sender":"me","message":"what is CAPTEM?"}\'',
+        cfg.rest_url,
+    )
+    if cfg.widget_port:
+        logger.info(
+            "  Web widget demo (patient forum): http://localhost:%d/", cfg.widget_port
+        )
+    logger.info("A server that stops or hangs is restarted. Press Ctrl-C to stop.")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterable, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.paths import MODELS, ROOT, child_env, python  # noqa: E402
+from scripts.paths import MODELS, ROOT, child_env, python
 
 logger = logging.getLogger(__name__)
 INPUTS = ("config.yml", "data", "bot/domain", "bot/components", "kb")
