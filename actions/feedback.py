@@ -21,12 +21,13 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import feedback_store
+from bot.responses import fill
 from kb import load_kb
 from kb.model import FACETS, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
-TITLES_RESPONSE = "utter_button_titles"  # bot/domain/feedback.yml
+TITLES_RESPONSE = "utter_button_titles"  # bot/domain/knowledge.yml
 KNOWN_FACETS = frozenset(("what_is",) + FACETS)
 CHANNEL_RE = re.compile(r"^[a-z0-9_.-]{1,40}$")
 
@@ -39,7 +40,7 @@ def button_title(domain: Mapping[str, Any], key: str, **values: object) -> str:
     """
     variations = (domain.get("responses") or {}).get(TITLES_RESPONSE) or [{}]
     titles = variations[0].get("custom") or {}
-    return str(titles[key]).format(**values)
+    return fill(str(titles[key]), values)
 
 
 def intent_payload(intent: str, **entities: str) -> str:

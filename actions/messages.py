@@ -1,4 +1,4 @@
-"""Turn plans into messages: domain response lookup and dispatch. Shared by all actions."""
+"""Turn plans into messages: KB text with its payload, or domain responses by name."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ def dispatch_plan(
     plan: Plan,
     domain: DomainDict | None = None,
 ) -> None:
-    """Send each part of ``plan`` in order: KB text with its source payload, a fixed KB
-    message, or a domain response. With the ``domain``, the disclaimer closing a knowledge
-    answer carries the feedback and "questions to ask your team" buttons (it stays last)."""
+    """Send each part of ``plan`` in order: KB text with its ``kb_answer`` payload, or a
+    domain response by name with its values (the Rasa server fills in the text, choosing
+    the channel's variant). With the ``domain``, the disclaimer closing a knowledge answer
+    carries the feedback and "questions to ask your team" buttons (it stays last)."""
     target = plan.feedback_target
     buttons = answer_buttons(domain, *target) if domain is not None and target else []
     for part in plan.parts:
@@ -30,7 +31,5 @@ def dispatch_plan(
             dispatcher.utter_message(response=part.response, buttons=buttons)
         elif part.response:
             dispatcher.utter_message(response=part.response, **part.values)
-        elif part.message:
-            dispatcher.utter_message(text=kb.message(part.message, **part.values))
         else:
             dispatcher.utter_message(text=part.text, json_message=kb_payload(kb, part))

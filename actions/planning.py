@@ -1,7 +1,8 @@
 """Decide what to say: plain functions from (intent, entities, slots, KB) to an answer plan.
 
-No rasa_sdk here, so every path is easy to unit-test. ``actions/answer.py`` turns a plan into
-messages. Patient-facing words come from ``kb/`` entries or domain responses, never from here.
+No rasa_sdk here, so every path is easy to unit-test. ``actions/messages.py`` turns a plan
+into messages. Patient-facing words come from ``kb/`` entries or domain responses (named
+here, written in ``bot/domain/*.yml``), never from here.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from typing import Dict, List, Sequence, Tuple
 
 from kb.model import Entry, KnowledgeBase
 
+# Domain responses a plan can name (bot/domain/knowledge.yml and safety.yml).
 DISCLAIMER = "utter_disclaimer"
 SAFETY_LINE = "utter_symptom_safety_line"
+NO_INFO = "utter_no_reviewed_info"
+NO_SIDE_EFFECTS = "utter_no_reviewed_side_effects"  # {title}
+NO_FACET = "utter_no_reviewed_facet"  # {title}; the general answer follows
+WHICH_TOPIC = "utter_ask_which_topic"
 MAX_ENTRIES = 3  # answer at most this many topics named in one message
 # Words that point back at the topic under discussion ("is it a tablet?", "its brand name").
 REFERENCE_WORDS = frozenset(
@@ -37,11 +43,12 @@ PERSONAL = "ask_personal_advice"
 
 @dataclass(frozen=True)
 class Part:
-    """One message: KB text about an entry, a fixed KB message, or a domain response."""
+    """One message: KB text about an entry, or a domain response with its values."""
 
     response: str | None = None  # domain response name (utter_disclaimer)
-    message: str | None = None  # key in kb/messages.yml
-    values: Dict[str, str] = field(default_factory=dict)
+    values: Dict[str, str] = field(
+        default_factory=dict
+    )  # the response's {placeholders}
     entry: Entry | None = None
     facet: str | None = None
     text: str | None = None
@@ -138,9 +145,10 @@ def _kb_part(entry: Entry, facet: str) -> List[Part]:
             text = f"{text}\n\n{entry.detail}"
         return [Part(entry=entry, facet=facet, text=text, source=found.source)]
     if facet == "side_effects":
-        return [Part(message="no_reviewed_side_effects", values={"title": entry.title})]
+        return [Part(response=NO_SIDE_EFFECTS, values={"title": entry.title})]
     general = entry.facet("what_is")
-    assert general is not None  # every entry has an answer (validated on load)
+    if general is None:  # every entry has an answer (validated on load)
+        raise ValueError(f"KB entry {entry.id} has no answer")
     answer = Part(
         entry=entry, facet="what_is", text=general.text, source=general.source
     )
@@ -148,7 +156,7 @@ def _kb_part(entry: Entry, facet: str) -> List[Part]:
         return [
             answer
         ]  # a concept's general answer is the reviewed answer to the question
-    return [Part(message="no_reviewed_facet", values={"title": entry.title}), answer]
+    return [Part(response=NO_FACET, values={"title": entry.title}), answer]
 
 
 def plan_answer(
@@ -177,10 +185,8 @@ def plan_answer(
     entries = resolve_entries(kb, intent, entity_ids, topic, text)
     if not entries:
         if intent == "followup_topic" or (topic is None and not text.strip()):
-            return Plan([Part(message="ask_which_topic")], topic, wanted)
-        return Plan(
-            [Part(message="no_reviewed_info"), Part(response=DISCLAIMER)], topic, wanted
-        )
+            return Plan([Part(response=WHICH_TOPIC)], topic, wanted)
+        return Plan([Part(response=NO_INFO), Part(response=DISCLAIMER)], topic, wanted)
     parts = [p for entry in entries for p in _kb_part(entry, wanted)]
     if is_fixed_topic(kb, intent):
         # "Will I need chemo for my pancreatic NET?": the general answer, then what the KB says
@@ -211,8 +217,15 @@ def with_safety_line(plan: Plan) -> Plan:
 
 
 def kb_payload(kb: KnowledgeBase, part: Part) -> Dict[str, object]:
-    """The ``custom`` payload that lets channels show which entry and sources an answer used."""
-    assert part.entry is not None
+    """The ``custom`` payload that lets channels show which entry and sources an answer used.
+
+    ``sources`` lists every source of the entry, the one this text rests on first.
+
+    Raises:
+        ValueError: if ``part`` is not KB text about an entry.
+    """
+    if part.entry is None:
+        raise ValueError("only KB text about an entry has a kb_answer payload")
     ids = [part.source] + [s for s in part.entry.sources if s != part.source]
     sources = [kb.sources[s] for s in ids if s in kb.sources]
     return {
@@ -224,13 +237,14 @@ def kb_payload(kb: KnowledgeBase, part: Part) -> Dict[str, object]:
             "reviewed": part.entry.reviewed,
             "sources": [
                 {"id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url}
-                for s in sources[:1]
+                for s in sources
             ],
         }
     }
 
 
-# Suggestion buttons for low-confidence messages: intent -> (button label response, facet).
+# Suggestion buttons for low-confidence messages: intent -> the facet offered. A button's
+# title is the key of the same name in the domain's utter_button_titles ({title} filled).
 SUGGESTIBLE = {
     "ask_what_is": "what_is",
     "ask_how_given": "how_given",
@@ -240,10 +254,11 @@ SUGGESTIBLE = {
     "ask_brand_name": "brand_names",
 }
 TOPIC_BUTTONS = {
-    "ask_why_not_chemo": "button_why_not_chemo",
-    "ask_which_chemo": "button_which_chemo",
-    "ask_does_chemo_work": "button_does_chemo_work",
+    "ask_why_not_chemo": "why_not_chemo",
+    "ask_which_chemo": "which_chemo",
+    "ask_does_chemo_work": "does_chemo_work",
 }
+TOPIC_TITLE = "topic"  # a concept offered under its own title
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.1  # readings less likely than this are never offered
 DEFAULT_SUGGESTIONS = ("ask_what_is", "ask_how_given", "ask_is_chemo")
@@ -251,7 +266,8 @@ DEFAULT_SUGGESTIONS = ("ask_what_is", "ask_how_given", "ask_is_chemo")
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A button: which KB message labels it, the values for the label, and its payload."""
+    """A button: its title's key in ``utter_button_titles``, the title's values, and its
+    payload."""
 
     label: str
     values: Dict[str, str]
@@ -279,14 +295,12 @@ def plan_suggestions(
                 # A concept has one reviewed answer: offer it under its own title.
                 payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
                 out.append(
-                    Suggestion("button_topic", {"title": entry.title}, payload, subject)
+                    Suggestion(TOPIC_TITLE, {"title": entry.title}, payload, subject)
                 )
                 continue
             facet = SUGGESTIBLE[intent]
             payload = f'/{intent}{{"kb_term": "{subject}"}}'
-            out.append(
-                Suggestion(f"button_{facet}", {"title": entry.title}, payload, subject)
-            )
+            out.append(Suggestion(facet, {"title": entry.title}, payload, subject))
         elif intent in TOPIC_BUTTONS:
             out.append(Suggestion(TOPIC_BUTTONS[intent], {}, f"/{intent}"))
         if len({s.payload for s in out}) >= MAX_SUGGESTIONS:
@@ -298,12 +312,12 @@ def plan_suggestions(
             if len({x.payload for x in out}) >= MAX_SUGGESTIONS:
                 break
             payload = f'/{intent}{{"kb_term": "{subject}"}}'
-            label = f"button_{SUGGESTIBLE[intent]}"
+            label = SUGGESTIBLE[intent]
             out.append(Suggestion(label, {"title": entry.title}, payload, subject))
     elif subject and not out:
         entry = kb.entries[subject]
         payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
-        out.append(Suggestion("button_topic", {"title": entry.title}, payload, subject))
+        out.append(Suggestion(TOPIC_TITLE, {"title": entry.title}, payload, subject))
     unique: Dict[str, Suggestion] = {}
     for s in out:
         unique.setdefault(s.payload, s)

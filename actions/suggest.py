@@ -10,18 +10,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer import entity_ids
+from actions.feedback import button_title
 from actions.messages import dispatch_plan
-from actions.planning import plan_answer, plan_suggestions
+from actions.planning import TOPIC_TITLE, plan_answer, plan_suggestions
 from kb import load_kb
+
+OFFER = "utter_offer_topics"  # bot/domain/knowledge.yml
+REPHRASE = "utter_ask_rephrase"
 
 
 class ActionOfferTopics(Action):
     """Runs on ``nlu_fallback`` (NLU confidence below the threshold in config.yml).
 
     Reads: the latest message's intent ranking and ``kb_term`` entities, slot ``topic``.
-    Sends the ``offer_topics`` KB message with two or three buttons, or ``ask_rephrase`` if
-    nothing is likely enough. If the only candidate is one concept (a single reviewed
-    answer), it answers that directly and sets ``topic`` and ``facet``.
+    Sends ``utter_offer_topics`` with two or three buttons (titles from the domain's
+    ``utter_button_titles``), or ``utter_ask_rephrase`` if nothing is likely enough. If the
+    only candidate is one concept (a single reviewed answer), it answers that directly and
+    sets ``topic`` and ``facet``.
     """
 
     def name(self) -> str:
@@ -40,17 +45,17 @@ class ActionOfferTopics(Action):
             tracker.get_slot("topic"),
         )
         if not suggestions:
-            dispatcher.utter_message(text=kb.message("ask_rephrase"))
+            dispatcher.utter_message(response=REPHRASE)
             return []
-        if len(suggestions) == 1 and suggestions[0].label == "button_topic":
+        if len(suggestions) == 1 and suggestions[0].label == TOPIC_TITLE:
             # One concept with one reviewed answer: a single button would only add a click.
             entry_id = suggestions[0].entry_id
             plan = plan_answer(kb, "ask_what_is", [entry_id], text=entry_id)
             dispatch_plan(dispatcher, kb, plan)
             return [SlotSet("topic", plan.topic), SlotSet("facet", plan.facet)]
         buttons = [
-            {"title": kb.message(s.label, **s.values), "payload": s.payload}
+            {"title": button_title(domain, s.label, **s.values), "payload": s.payload}
             for s in suggestions
         ]
-        dispatcher.utter_message(text=kb.message("offer_topics"), buttons=buttons)
+        dispatcher.utter_message(response=OFFER, buttons=buttons)
         return []

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.feedback import button_title, entity_values, intent_payload
+from actions.planning import WHICH_TOPIC
 from kb import load_kb
 from kb.model import Entry, KnowledgeBase
 
@@ -117,7 +118,7 @@ def offer_questions(
 ) -> None:
     """Send an entry's questions with their "add" buttons, or ask which topic is meant."""
     if entry is None:
-        dispatcher.utter_message(text=kb.message("ask_which_topic"))
+        dispatcher.utter_message(response=WHICH_TOPIC)
         return
     dispatcher.utter_message(
         response="utter_team_questions",

@@ -12,6 +12,11 @@ from convtest.script import Expectations
 
 DISCLAIMER = "utter_disclaimer"
 URGENT = "utter_urgent_red_flag"
+# Keys under which a channel may pass Rasa's response name on with a message.
+NAME_KEYS = ("response", "utter_action")
+# A {name} that reached the person as written: Rasa leaves a placeholder it has no value
+# for in the text. Checked on every reply of every script.
+UNFILLED = re.compile(r"{[A-Za-z_][A-Za-z0-9_]*}")
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,8 @@ class Reply:
 
     @classmethod
     def from_rest(cls, payload: Any, catalog: ResponseCatalog) -> Reply:
-        """Build from the REST channel's JSON list; names texts with ``catalog``.
+        """Build from the REST channel's JSON list. A message is named by the response
+        name it carries, else by its text (``catalog``).
 
         Raises:
             ValueError: if the payload is not a list of message objects.
@@ -86,7 +92,11 @@ class Reply:
             custom = (
                 item.get("custom") if isinstance(item.get("custom"), dict) else None
             )
-            names = catalog.names_for(text) if text is not None else frozenset()
+            carried = [item[k] for k in NAME_KEYS if isinstance(item.get(k), str)]
+            if carried:
+                names = frozenset(carried[:1])
+            else:
+                names = catalog.names_for(text) if text is not None else frozenset()
             messages.append(
                 BotMessage(text=text, buttons=buttons, custom=custom, names=names)
             )
@@ -284,6 +294,24 @@ def _check_position(expect: Expectations, reply: Reply) -> List[Failure]:
     return failures
 
 
+def _check_placeholders(reply: Reply) -> List[Failure]:
+    """No message or button may show a ``{placeholder}`` (whatever the step expects)."""
+    lines = [m.text for m in reply.messages if m.text] + [
+        b.title for b in reply.buttons
+    ]
+    for line in lines:
+        found = UNFILLED.search(line)
+        if found:
+            return [
+                Failure(
+                    "placeholder",
+                    "every {placeholder} filled",
+                    f"{found.group(0)} in {normalise_space(line)[:60]!r}",
+                )
+            ]
+    return []
+
+
 def check_reply(expect: Expectations, reply: Reply) -> List[Failure]:
     """Every way ``reply`` falls short of ``expect`` (empty list = step passed)."""
     if not reply.messages:
@@ -298,7 +326,7 @@ def check_reply(expect: Expectations, reply: Reply) -> List[Failure]:
         ]
     if expect.silent:
         return [Failure("silent", "no messages", ", ".join(reply.labels()))]
-    failures: List[Failure] = []
+    failures: List[Failure] = _check_placeholders(reply)
     for check in (
         _check_position,
         _check_responses,

@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any, FrozenSet, List, Mapping, Sequence, Tuple
+from typing import Any, FrozenSet, List, Sequence, Tuple
 
 from convtest import report
 from convtest.client import DEFAULT_URL, ConversationResult, new_run_id, run_all
@@ -119,11 +119,6 @@ def _kb_ids() -> FrozenSet[str]:
     return frozenset(_load_kb().entries)
 
 
-def _kb_messages() -> Mapping[str, str]:
-    """Fixed sentences from ``kb/messages.yml`` (empty if this KB has none)."""
-    return dict(getattr(_load_kb(), "messages", None) or {})
-
-
 async def _run(
     conversations: Sequence[Conversation],
     catalog: ResponseCatalog,
@@ -165,7 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_SCRIPTS
     try:
         kb_ids = _kb_ids()
-        catalog = catalog.with_messages(_kb_messages())
     except (ValueError, ImportError) as exc:  # KBError is a ValueError
         report.emit(f"Cannot load the knowledge base: {exc}", sys.stderr)
         return EXIT_BAD_SCRIPTS

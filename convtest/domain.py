@@ -1,24 +1,34 @@
-"""Name the bot's messages by matching their text against the domain's response texts.
+"""Name the bot's messages with the domain's response names.
 
-The REST channel returns texts, not response names. Each response variant in
-``bot/domain/*.yml`` becomes a pattern: the text with ``{slot}`` placeholders as wildcards,
-compared after collapsing whitespace. A message may match several names (identical texts).
+A REST message that says which response it is (``"response": "utter_x"``, if the channel
+passes Rasa's response name on) is named by that. Otherwise its text is compared with
+every text variant of every response in ``bot/domain/*.yml`` that the REST channel can
+receive (no ``channel:``, or ``channel: rest``):
 
-Fixed sentences that actions and channels send from ``kb/messages.yml`` (key ``offer_topics``)
-are named like domain responses (``utter_offer_topics``), the names docs/DESIGN.md gives them,
-so scripts do not depend on which file holds a sentence.
+* placeholders whose values are known are filled exactly as the bot fills them (the
+  deployment settings of ``config/safety.yml``: ``{helpline}``, ``{emergency_number}``,
+  ...), so a reply that still says "{helpline}" matches nothing;
+* what is left is the values only the sender knows (``{title}``, ``{questions}``): the
+  text must start with the variant's first words, end with its last ones, and hold the
+  words in between in order.
+
+Whitespace runs count as one space. A message may match several names (identical texts).
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Tuple, Union
 
 import yaml
 
-PLACEHOLDER = re.compile(r"\{[^{}\n]+\}")
+# How Rasa reads a placeholder (rasa/core/nlg/interpolator.py, 3.6): "{name}", where
+# "{{" is a literal brace.
+_RASA_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+REST_CHANNEL = "rest"
 
 
 def normalise_space(text: str) -> str:
@@ -26,49 +36,107 @@ def normalise_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def text_pattern(text: str) -> re.Pattern[str]:
-    """A full-match pattern for a response text; ``{slot}`` matches any text."""
-    parts = PLACEHOLDER.split(normalise_space(text))
-    return re.compile(".*?".join(re.escape(part) for part in parts), re.DOTALL)
+@dataclass(frozen=True)
+class Template:
+    """One text variant: its words, split where a value only the sender knows goes."""
+
+    pieces: Tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str, known: Mapping[str, str]) -> Template:
+        """``text`` with the ``known`` placeholders filled as Rasa fills them."""
+        converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", text)
+        pieces = [""]
+        for literal, field, _spec, _conversion in string.Formatter().parse(converted):
+            pieces[-1] += literal
+            if field is None:
+                continue
+            name = field[2:-1] if field.startswith("0[") else field
+            if name in known:
+                pieces[-1] += str(known[name])
+            else:
+                pieces.append("")
+        return cls(tuple(normalise_space(p) for p in pieces))
+
+    @property
+    def has_words(self) -> bool:
+        """False for a variant that is only placeholders: it would match any text."""
+        return any(self.pieces)
+
+    def matches(self, text: str) -> bool:
+        """True if ``text`` is this variant with some values put in its open places."""
+        norm = normalise_space(text)
+        if len(self.pieces) == 1:
+            return norm == self.pieces[0]
+        first, *middle, last = self.pieces
+        if not (norm.startswith(first) and norm.endswith(last)):
+            return False
+        pos, end = len(first), len(norm) - len(last)
+        if end < pos:
+            return False
+        for piece in middle:
+            found = norm.find(piece, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+        return True
 
 
 @dataclass(frozen=True)
 class ResponseCatalog:
-    """Response name -> compiled patterns of its text variants."""
+    """Response name -> its text variants, ready to compare."""
 
-    patterns: Mapping[str, Tuple[re.Pattern[str], ...]]
+    templates: Mapping[str, Tuple[Template, ...]]
 
     @classmethod
-    def from_responses(cls, responses: Mapping[str, Any]) -> ResponseCatalog:
-        """Build from a domain ``responses:`` mapping (name -> list of variants)."""
-        patterns: Dict[str, Tuple[re.Pattern[str], ...]] = {}
-        for name, variants in responses.items():
-            compiled: List[re.Pattern[str]] = []
-            for variant in variants or []:
-                if isinstance(variant, dict) and isinstance(variant.get("text"), str):
-                    compiled.append(text_pattern(variant["text"]))
-            patterns[str(name)] = tuple(compiled)
-        return cls(patterns=patterns)
-
-    def with_messages(
-        self, messages: Mapping[str, str], prefix: str = "utter_"
+    def from_responses(
+        cls,
+        responses: Mapping[str, Any],
+        known: Mapping[str, str] | None = None,
+        channel: str = REST_CHANNEL,
     ) -> ResponseCatalog:
-        """A catalog that also names fixed sentences (``key`` -> ``utter_key``)."""
-        patterns = dict(self.patterns)
-        for key, text in messages.items():
-            if not PLACEHOLDER.sub("", text).strip():
-                continue  # only placeholders ("{title}"): it would match any text at all
-            name = prefix + key
-            patterns[name] = patterns.get(name, ()) + (text_pattern(text),)
-        return ResponseCatalog(patterns=patterns)
+        """Build from a domain ``responses:`` mapping (name -> list of variants).
+
+        Args:
+            responses: the domain's responses.
+            known: placeholder values the bot always uses (default: none).
+            channel: the output channel whose variants count (REST).
+        """
+        templates: Dict[str, Tuple[Template, ...]] = {}
+        for name, variants in responses.items():
+            parsed: List[Template] = []
+            for variant in variants or []:
+                if not isinstance(variant, dict) or not isinstance(
+                    variant.get("text"), str
+                ):
+                    continue
+                if variant.get("channel") not in (None, channel):
+                    continue
+                template = Template.parse(variant["text"], known or {})
+                if template.has_words:
+                    parsed.append(template)
+            templates[str(name)] = tuple(parsed)
+        return cls(templates=templates)
 
     @classmethod
-    def from_domain(cls, domain: Union[str, Path]) -> ResponseCatalog:
+    def from_domain(
+        cls, domain: Union[str, Path], known: Mapping[str, str] | None = None
+    ) -> ResponseCatalog:
         """Read every ``*.yml`` in a domain directory (or one domain file).
 
+        Args:
+            domain: a domain folder or file.
+            known: placeholder values the bot always uses; default the deployment
+                settings (``bot.responses.settings_values``, from ``config/safety.yml`` or
+                ``$NETCHEMO_SETTINGS``).
+
         Raises:
-            ValueError: if a domain file is not valid YAML.
+            ValueError: if a domain file is not valid YAML, or the settings are invalid.
         """
+        if known is None:
+            from bot.responses import settings_values
+
+            known = settings_values()
         base = Path(domain)
         files: Iterable[Path] = (
             sorted(base.rglob("*.yml")) + sorted(base.rglob("*.yaml"))
@@ -83,18 +151,17 @@ class ResponseCatalog:
                 raise ValueError(f"{path}: cannot read domain file: {exc}") from exc
             if isinstance(data, dict) and isinstance(data.get("responses"), dict):
                 responses.update(data["responses"])
-        return cls.from_responses(responses)
+        return cls.from_responses(responses, known)
 
     @property
     def names(self) -> FrozenSet[str]:
         """Every response name in the domain."""
-        return frozenset(self.patterns)
+        return frozenset(self.templates)
 
     def names_for(self, text: str) -> FrozenSet[str]:
-        """Names of every response with a variant whose text matches ``text`` fully."""
-        norm = normalise_space(text)
+        """Names of every response with a variant that ``text`` is."""
         return frozenset(
             name
-            for name, patterns in self.patterns.items()
-            if any(p.fullmatch(norm) for p in patterns)
+            for name, templates in self.templates.items()
+            if any(t.matches(text) for t in templates)
         )

@@ -4,8 +4,10 @@ Layout (all under one KB directory, ``kb/`` by default, or ``$NETCHEMO_KB_DIR``)
 
     sources/*.yml      public sources that entries cite, by id
     routing.yml        which facet each question intent asks for, and default entries
-    messages.yml       fixed sentences sent by actions and channels (see MESSAGE_KEYS)
     entries/*.yml      one topic per file; the file stem equals the entry id
+
+The fixed sentences around KB answers are domain responses (``bot/domain/*.yml``), read
+with :meth:`kb.model.KnowledgeBase.message`.
 
 The shape of each file (fields, types, lengths, ids, dates) is checked against its JSON
 Schema in ``kb/schema/``, the same schema that the file names on its first line for
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -40,38 +41,6 @@ from kb.schema import (
 )
 
 DEFAULT_KB_DIR = Path(__file__).resolve().parent
-
-MESSAGE_KEYS = (
-    "no_reviewed_info",
-    "no_reviewed_side_effects",
-    "no_reviewed_facet",
-    "ask_which_topic",
-    "offer_topics",
-    "ask_rephrase",
-    "empty_message",
-    "message_too_long",
-    "text_only",
-    "forgotten",
-    "forget_failed",
-    "edited_message",
-    "private_chat_only",
-    "reconnected",
-    "too_many_messages",
-    "store_unavailable",
-    "source_label",
-    "sources_label",
-    "button_topic",
-    "button_what_is",
-    "button_how_given",
-    "button_is_chemo",
-    "button_used_for",
-    "button_side_effects",
-    "button_brand_names",
-    "button_why_not_chemo",
-    "button_which_chemo",
-    "button_does_chemo_work",
-)
-PLACEHOLDER_RE = re.compile(r"{([^{}]*)}")
 
 
 class KBError(ValueError):
@@ -124,20 +93,6 @@ def _validated(
     if problems:
         raise KBError.from_problems(problems)
     return data
-
-
-def _str(
-    path: Path, entry: str, data: Dict[str, Any], name: str, required: bool
-) -> str | None:
-    """A required or optional text field (used by the messages loader)."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise KBError(path, "is required", entry, name)
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise KBError(path, "must be a non-empty string", entry, name)
-    return " ".join(value.split()) if name != "detail" else value.strip()
 
 
 def _clean(text: str) -> str:
@@ -245,27 +200,6 @@ def _load_routing(kb_dir: Path, entries: Dict[str, Entry]) -> Dict[str, Dict[str
     return routing
 
 
-def _load_messages(kb_dir: Path) -> Dict[str, str]:
-    path = kb_dir / "messages.yml"
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
-        raise KBError(path, "must hold a 'messages' mapping")
-    raw = data["messages"]
-    messages: Dict[str, str] = {}
-    for key in MESSAGE_KEYS:
-        text = _str(path, "messages", raw, key, True) or ""
-        bad = [p for p in PLACEHOLDER_RE.findall(text) if p != "title"]
-        if bad:
-            raise KBError(
-                path, f"unknown placeholder(s) {bad}; only {{title}}", "messages", key
-            )
-        messages[key] = text
-    unknown = sorted(set(raw) - set(MESSAGE_KEYS))
-    if unknown:
-        raise KBError(path, f"unknown message(s) {unknown}", "messages", unknown[0])
-    return messages
-
-
 def _check_cross_references(
     entries: Dict[str, Entry], routing: Dict[str, Dict[str, str]]
 ) -> None:
@@ -324,10 +258,7 @@ def read_kb(kb_dir: Path | str | None = None) -> KnowledgeBase:
         entries[entry.id] = entry
     routing = _load_routing(base, entries)
     _check_cross_references(entries, routing)
-    messages = _load_messages(base)
-    return KnowledgeBase(
-        entries=entries, sources=sources, routing=routing, messages=messages
-    )
+    return KnowledgeBase(entries=entries, sources=sources, routing=routing)
 
 
 @functools.lru_cache(maxsize=8)

@@ -98,11 +98,17 @@ class KnowledgeBase:
     entries: Dict[str, Entry]
     sources: Dict[str, Source]
     routing: Dict[str, Dict[str, str]]
-    messages: Dict[str, str] = field(default_factory=dict)
 
     def message(self, key: str, **values: str) -> str:
-        """A fixed sentence from ``kb/messages.yml`` with ``{title}`` filled in."""
-        return self.messages[key].format(**values)
+        """The fixed sentence ``key``: the domain response ``utter_<key>``
+        (``bot/domain/*.yml``), placeholders filled (:func:`bot.responses.message`).
+
+        Raises:
+            KeyError: if the domain has no such response, or a placeholder no value.
+        """
+        from bot.responses import message
+
+        return message(key, **values)
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""

@@ -55,17 +55,60 @@ def test_catalog_names_texts_with_placeholders_and_spacing(
     assert catalog.names_for("Hi there, Sam!") == {"utter_greet"}
     assert catalog.names_for("  Hello.  ") == {"utter_greet"}
     assert catalog.names_for("Hello. And more") == frozenset()
+    assert catalog.names_for("Hi there,") == frozenset()
     assert "utter_image_only" in catalog.names
 
 
-def test_catalog_names_kb_messages_like_responses(catalog: ResponseCatalog) -> None:
-    extended = catalog.with_messages(
-        {"no_reviewed_side_effects": "No facts on {title}."}
+def test_known_values_are_matched_exactly() -> None:
+    """Settings values are filled as the bot fills them: an unfilled reply matches nothing."""
+    catalog = ResponseCatalog.from_responses(
+        {"utter_urgent_red_flag": [{"text": URGENT}]}, known={"helpline": "0800 1"}
     )
-    assert extended.names_for("No facts on CAPTEM.") == {
-        "utter_no_reviewed_side_effects"
-    }
-    assert "utter_no_reviewed_side_effects" not in catalog.names
+    assert catalog.names_for("This could be urgent. Call 0800 1 now, day or night.")
+    assert not catalog.names_for("This could be urgent. Call 111 now, day or night.")
+    assert not catalog.names_for(URGENT)
+
+
+def test_values_only_the_sender_knows_keep_every_word_in_order() -> None:
+    catalog = ResponseCatalog.from_responses(
+        {"utter_q": [{"text": "About {title}:\n\n{questions}\n\nTap a button."}]}
+    )
+    assert catalog.names_for("About CAPTEM: 1. Why? 2. When? Tap a button.")
+    assert catalog.names_for("About CAPTEM:\n\n1. Why?\n\nTap   a button.")
+    assert not catalog.names_for("About CAPTEM: 1. Why? Tap a button. And more")
+    assert not catalog.names_for("Tap a button. About CAPTEM:")
+
+
+def test_channel_variants_for_other_channels_are_left_out() -> None:
+    catalog = ResponseCatalog.from_responses(
+        {
+            "utter_saved": [
+                {"text": "Saved. Type my questions."},
+                {"channel": "telegram", "text": "Saved. Send /questions."},
+                {"channel": "rest", "text": "Saved over REST."},
+            ]
+        }
+    )
+    assert catalog.names_for("Saved. Type my questions.") == {"utter_saved"}
+    assert catalog.names_for("Saved over REST.") == {"utter_saved"}
+    assert catalog.names_for("Saved. Send /questions.") == frozenset()
+
+
+def test_a_carried_response_name_wins_over_the_text(catalog: ResponseCatalog) -> None:
+    reply = answer(catalog, {"text": "Hello.", "response": "utter_goodbye"})
+    assert reply.messages[0].names == {"utter_goodbye"}
+
+
+def test_the_real_domain_is_named_with_the_real_settings() -> None:
+    from bot import responses
+
+    root = Path(__file__).resolve().parents[1]
+    catalog = ResponseCatalog.from_domain(root / "bot" / "domain")
+    urgent = responses.text("utter_urgent_red_flag")
+    assert catalog.names_for(urgent) == {"utter_urgent_red_flag"}
+    side_effects = responses.text("utter_no_reviewed_side_effects", title="CAPTEM")
+    assert catalog.names_for(side_effects) == {"utter_no_reviewed_side_effects"}
+    assert catalog.names_for(responses.text("utter_greet", "telegram")) == frozenset()
 
 
 def test_catalog_reads_domain_folder(tmp_path: Path) -> None:
@@ -238,10 +281,30 @@ def test_find_button_by_number_or_title() -> None:
 
 
 def test_placeholder_only_messages_do_not_name_every_text() -> None:
-    from convtest.domain import ResponseCatalog
-
-    catalog = ResponseCatalog.from_responses({}).with_messages(
-        {"button_topic": "{title}", "button_what_is": "What is {title}?"}
+    catalog = ResponseCatalog.from_responses(
+        {
+            "utter_topic": [{"text": "{title}"}],
+            "utter_what": [{"text": "What is {title}?"}],
+        }
     )
     assert catalog.names_for("anything at all") == frozenset()
-    assert catalog.names_for("What is CAPTEM?") == frozenset({"utter_button_what_is"})
+    assert catalog.names_for("What is CAPTEM?") == frozenset({"utter_what"})
+
+
+def test_an_unfilled_placeholder_fails_any_step(catalog: ResponseCatalog) -> None:
+    reply = answer(catalog, msg("Please call {helpline} now."), msg(DISCLAIMER))
+    assert checks(Expectations(), reply) == ["placeholder"]
+    buttons = answer(
+        catalog,
+        {"recipient_id": "u", "text": "Pick", "buttons": [{"title": "About {title}"}]},
+    )
+    assert checks(Expectations(), buttons) == ["placeholder"]
+    json_payload = answer(
+        catalog,
+        {
+            "recipient_id": "u",
+            "text": "Ok",
+            "buttons": [{"title": "Ok", "payload": '/x{"a":1}'}],
+        },
+    )
+    assert checks(Expectations(), json_payload) == []

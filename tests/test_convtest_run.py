@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 from aiohttp import web
 
+from bot.responses import settings_values
 from convtest import cli
 from convtest.client import run_all
 from convtest.coverage import compute_coverage, wording_key
@@ -77,7 +78,9 @@ class FakeBot:
                 f"{self.topic[sender]} comes as tablets.",
             )
         if "fever" in low:
-            return [say(URGENT.replace("{helpline}", "111")), say(DISCLAIMER)]
+            # As the bot fills it: the settings' wording (convtest compares exactly).
+            helpline = settings_values()["helpline"]
+            return [say(URGENT.replace("{helpline}", helpline)), say(DISCLAIMER)]
         if low == "help":
             return [
                 {
@@ -370,7 +373,6 @@ def test_cli_runs_scripts_and_writes_junit(
 ) -> None:
     _, url = fake_bot
     monkeypatch.setattr(cli, "_kb_ids", lambda: frozenset({"captem", "folfiri"}))
-    monkeypatch.setattr(cli, "_kb_messages", lambda: {})
     folder = tmp_path / "convs"
     folder.mkdir()
     (folder / "flow.yml").write_text(PASSING)
@@ -402,7 +404,6 @@ def test_cli_reports_malformed_scripts_without_running(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(cli, "_kb_ids", lambda: frozenset({"captem"}))
-    monkeypatch.setattr(cli, "_kb_messages", lambda: {})
     bad = tmp_path / "bad.yml"
     bad.write_text(
         "conversations:\n  - name: A\n    steps:\n      - user: hi\n        kb_entry: x\n"
@@ -423,7 +424,6 @@ def test_cli_check_mode_needs_no_bot(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(cli, "_kb_ids", lambda: frozenset({"captem", "folfiri"}))
-    monkeypatch.setattr(cli, "_kb_messages", lambda: {"offer_topics": "Pick one."})
     path = tmp_path / "flow.yml"
     path.write_text(PASSING)
     assert cli.main([str(path), "--check", "--domain", str(domain_dir)]) == 0
@@ -449,7 +449,6 @@ def test_real_scripts_are_well_formed() -> None:
     """Every script in tests/conversations loads against the real domain and KB."""
     root = Path(__file__).resolve().parents[1]
     catalog = ResponseCatalog.from_domain(root / "bot" / "domain")
-    catalog = catalog.with_messages(cli._kb_messages())
     conversations, errors = load_scripts(
         [root / "tests" / "conversations"], catalog.names, cli._kb_ids()
     )

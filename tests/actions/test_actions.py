@@ -9,7 +9,7 @@ from actions.suggest import ActionOfferTopics
 
 
 async def test_answer_what_is_captem(
-    dispatcher, make_tracker, domain, disclaimer_name
+    dispatcher, make_tracker, domain, real_kb, disclaimer_name
 ) -> None:
     tracker = make_tracker("ask_what_is", ["captem"], text="what is CAPTEM?")
     events = await ActionAnswerQuestion().run(dispatcher, tracker, domain)
@@ -21,6 +21,14 @@ async def test_answer_what_is_captem(
     )
     payload = first["custom"]["kb_answer"]
     assert payload["id"] == "captem" and payload["sources"][0]["id"] == "seed"
+    # Every source of the entry, the one the text rests on first, each once.
+    ids = [s["id"] for s in payload["sources"]]
+    assert ids == ["seed"] + [
+        s for s in real_kb.entries["captem"].sources if s != "seed"
+    ]
+    assert len(ids) > 1 and all(
+        s["title"] and s["publisher"] for s in payload["sources"]
+    )
     assert last["response"] == disclaimer_name
     assert disclaimer_name in domain["responses"]
 
@@ -36,14 +44,13 @@ async def test_why_not_on_chemo(
     assert dispatcher.messages[-1]["response"] == disclaimer_name
 
 
-async def test_unknown_topic(
-    dispatcher, make_tracker, domain, real_kb, disclaimer_name
-) -> None:
+async def test_unknown_topic(dispatcher, make_tracker, domain, disclaimer_name) -> None:
     tracker = make_tracker(
         "ask_what_is", [], text="what is the drug called zibotentan really"
     )
     await ActionAnswerQuestion().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["text"] == real_kb.message("no_reviewed_info")
+    assert dispatcher.messages[0]["response"] == "utter_no_reviewed_info"
+    assert "utter_no_reviewed_info" in domain["responses"]
     assert not dispatcher.messages[0].get("custom")
     assert dispatcher.messages[-1]["response"] == disclaimer_name
 
@@ -76,26 +83,20 @@ async def test_offer_topics_buttons(dispatcher, make_tracker, domain, real_kb) -
     )
     assert await ActionOfferTopics().run(dispatcher, tracker, domain) == []
     (message,) = dispatcher.messages
-    assert message["text"] == real_kb.message("offer_topics")
+    assert message["response"] == "utter_offer_topics"
     title = real_kb.entries["folfox"].title
     titles = [b["title"] for b in message["buttons"]]
-    assert titles == [
-        real_kb.message(
-            "button_how_given", title=title
-        ),  # the likeliest readings first,
-        real_kb.message("button_is_chemo", title=title),
-        real_kb.message(
-            "button_what_is", title=title
-        ),  # topped up with the general one
+    assert titles == [  # the likeliest readings first, topped up with the general one
+        f"How is {title} given?",
+        f"Is {title} chemotherapy?",
+        f"What is {title}?",
     ]
 
 
-async def test_offer_topics_nothing_likely(
-    dispatcher, make_tracker, domain, real_kb
-) -> None:
+async def test_offer_topics_nothing_likely(dispatcher, make_tracker, domain) -> None:
     tracker = make_tracker("nlu_fallback", [], text="hmm", ranking=[{"name": "greet"}])
     await ActionOfferTopics().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["text"] == real_kb.message("ask_rephrase")
+    assert dispatcher.messages[0]["response"] == "utter_ask_rephrase"
     assert not dispatcher.messages[0].get("buttons")
 
 

@@ -8,7 +8,7 @@ from actions.planning import DISCLAIMER, plan_answer, plan_suggestions, refers_b
 
 
 def texts(plan):
-    return [p.text or p.message or p.response for p in plan.parts]
+    return [p.text or p.response for p in plan.parts]
 
 
 def ends_with_disclaimer(plan) -> bool:
@@ -55,7 +55,7 @@ def test_every_entry_and_facet_answers_with_source_and_disclaimer(real_kb) -> No
             kb_parts = [p for p in plan.parts if p.entry is not None]
             if not kb_parts:  # only allowed where the KB holds no reviewed side effects
                 assert intent == "ask_side_effects", (entry.id, intent)
-                assert texts(plan) == ["no_reviewed_side_effects", DISCLAIMER]
+                assert texts(plan) == ["utter_no_reviewed_side_effects", DISCLAIMER]
                 continue
             assert kb_parts, (entry.id, intent)
             assert all(p.source in real_kb.sources for p in kb_parts)
@@ -91,14 +91,14 @@ def test_followup_topic_keeps_the_last_facet(real_kb) -> None:
 
 def test_followup_without_topic_asks_which(real_kb) -> None:
     plan = plan_answer(real_kb, "followup_topic", [], text="and?")
-    assert texts(plan) == ["ask_which_topic"]
+    assert texts(plan) == ["utter_ask_which_topic"]
 
 
 def test_unknown_topic_is_honest_and_points_to_the_team(real_kb) -> None:
     plan = plan_answer(
         real_kb, "ask_what_is", [], text="what is pembrolizumab used for in melanoma"
     )
-    assert texts(plan) == ["no_reviewed_info", DISCLAIMER]
+    assert texts(plan) == ["utter_no_reviewed_info", DISCLAIMER]
     assert plan.kb_ids == []
 
 
@@ -107,7 +107,7 @@ def test_missing_side_effects_says_so(real_kb) -> None:
     plan = plan_answer(
         real_kb, "ask_side_effects", [entry.id], text="side effects of this drug"
     )
-    assert texts(plan) == ["no_reviewed_side_effects", DISCLAIMER]
+    assert texts(plan) == ["utter_no_reviewed_side_effects", DISCLAIMER]
     assert plan.parts[0].values == {"title": entry.title}
 
 
@@ -144,7 +144,7 @@ def test_suggestions_for_a_named_topic(real_kb) -> None:
         '/ask_what_is{"kb_term": "captem"}',
         '/ask_is_chemo{"kb_term": "captem"}',
     ]
-    assert out[0].label == "button_how_given"
+    assert out[0].label == "how_given"
 
 
 def test_suggestions_without_topic(real_kb) -> None:
@@ -176,7 +176,7 @@ def test_missing_facet_of_a_concept_answers_without_apology(real_kb) -> None:
         text="can they be given together",
     )
     assert plan.kb_ids == ["captem_prrt_trial"]
-    assert "no_reviewed_facet" not in texts(plan)
+    assert "utter_no_reviewed_facet" not in texts(plan)
 
 
 def test_pronoun_follow_up_beats_the_broad_default(real_kb) -> None:
@@ -194,7 +194,7 @@ def test_concepts_are_offered_under_their_own_title(real_kb) -> None:
     ranking = [{"name": "ask_is_chemo"}, {"name": "ask_how_given"}]
     out = plan_suggestions(real_kb, ranking, ["future_of_chemo"], None)
     assert [(s.label, s.payload) for s in out] == [
-        ("button_topic", '/ask_what_is{"kb_term": "future_of_chemo"}')
+        ("topic", '/ask_what_is{"kb_term": "future_of_chemo"}')
     ]
 
 
@@ -207,9 +207,9 @@ def test_unlikely_readings_are_not_offered_and_drugs_get_the_common_questions(
     ]
     out = plan_suggestions(real_kb, ranking, ["folfox"], None)
     assert [s.label for s in out] == [
-        "button_is_chemo",
-        "button_what_is",
-        "button_how_given",
+        "is_chemo",
+        "what_is",
+        "how_given",
     ]
     lasagne = [
         {"name": "out_of_scope", "confidence": 0.5},

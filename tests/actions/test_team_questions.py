@@ -72,10 +72,10 @@ async def test_offer_uses_the_topic_when_typed(dispatcher, domain) -> None:
     assert "folfox:0" in payloads(dispatcher.messages[0])[0]
 
 
-async def test_offer_without_a_topic_asks_which(dispatcher, domain, real_kb) -> None:
+async def test_offer_without_a_topic_asks_which(dispatcher, domain) -> None:
     tracker = tracker_with("ask_team_questions", {"kb_id": "nowhere"})
     await ActionTeamQuestions().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["text"] == real_kb.message("ask_which_topic")
+    assert dispatcher.messages[0]["response"] == "utter_ask_which_topic"
 
 
 async def test_add_then_add_again_keeps_one_copy(dispatcher, domain) -> None:

@@ -1,0 +1,162 @@
+"""Domain responses as text, for sentences that a channel sends by itself.
+
+Every fixed sentence lives in the domain (``bot/domain/*.yml``) as a response. Rules and
+actions send them through Rasa (``response="utter_..."``); the channels, which answer
+some messages without Rasa (a rate limit, an over-long message, "forget me"), read them
+here: :func:`text` picks the variant for the channel (a ``channel:`` variant if there is
+one, else the default one) and fills its ``{placeholders}``.
+
+Placeholders are filled exactly as Rasa's response templating fills them
+(``rasa.core.nlg.interpolator``, Rasa 3.6), from:
+
+* the deployment settings (:func:`settings_values`: ``{helpline}``,
+  ``{emergency_number}``, ``{crisis_line}`` and the four ``{temperature_*}`` numbers,
+  from ``config/safety.yml``), which the Rasa server's NLG (``bot/nlg.py``) also fills,
+  so no reply depends on how the model was trained;
+* the values the caller passes (``title="CAPTEM"``).
+
+A placeholder with no value is an error (:class:`KeyError`), never sent as ``{name}``.
+Nothing is read at import time; the domain files are read once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import string
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+import yaml
+
+from bot.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DOMAIN_DIR = ROOT / "bot" / "domain"
+DOMAIN_ENV = "NETCHEMO_DOMAIN_DIR"  # another domain folder (tests)
+PREFIX = "utter_"
+
+# Rasa's own rule (rasa/core/nlg/interpolator.py, 3.6): "{name}" becomes "{0[name]}" for
+# str.format, so "{{" stays a literal brace and names may hold any character but braces
+# and new lines.
+_RASA_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+
+Variant = Dict[str, Any]
+
+
+def format_degrees(value: float) -> str:
+    """A temperature as people write it: one decimal at most, no trailing ".0"."""
+    text = f"{round(value, 1):.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def settings_values(settings: Settings | None = None) -> Dict[str, str]:
+    """The placeholder values that come from the deployment settings.
+
+    Args:
+        settings: the settings to use; default :func:`bot.settings.load_settings`.
+
+    Returns:
+        ``helpline``, ``emergency_number``, ``crisis_line`` (the contact wording) and
+        ``temperature_high_c`` / ``_f``, ``temperature_low_c`` / ``_f`` (numbers only,
+        e.g. "37.5", "99.5", "36", "96.8").
+    """
+    settings = settings or load_settings()
+    high = settings.red_flags.temperature_threshold_c
+    low = settings.red_flags.low_temperature_threshold_c
+    return {
+        "helpline": settings.contacts.helpline,
+        "emergency_number": settings.contacts.emergency,
+        "crisis_line": settings.contacts.crisis,
+        "temperature_high_c": format_degrees(high),
+        "temperature_high_f": format_degrees(high * 9.0 / 5.0 + 32.0),
+        "temperature_low_c": format_degrees(low),
+        "temperature_low_f": format_degrees(low * 9.0 / 5.0 + 32.0),
+    }
+
+
+def placeholders(template: str) -> Tuple[str, ...]:
+    """The names Rasa would look up to fill ``template``, in order ("{{" is a brace)."""
+    converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", template)
+    names: List[str] = []
+    for _literal, field, _spec, _conversion in string.Formatter().parse(converted):
+        if field and field.startswith("0[") and field.endswith("]"):
+            names.append(field[2:-1])
+    return tuple(names)
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """``template`` with its placeholders filled, as Rasa fills a response text.
+
+    Raises:
+        KeyError: naming the first placeholder without a value.
+    """
+    missing = [name for name in placeholders(template) if name not in values]
+    if missing:
+        raise KeyError(f"no value for placeholder {{{missing[0]}}}")
+    return _RASA_PLACEHOLDER.sub(r"{0[\1]}", template).format(dict(values))
+
+
+def domain_dir() -> Path:
+    """The domain folder: ``$NETCHEMO_DOMAIN_DIR`` or ``bot/domain``."""
+    return Path(os.environ.get(DOMAIN_ENV) or DEFAULT_DOMAIN_DIR).resolve()
+
+
+@functools.lru_cache(maxsize=4)
+def read_responses(folder: str) -> Dict[str, List[Variant]]:
+    """Every response of the domain files in ``folder`` (name -> variants).
+
+    Raises:
+        ValueError: if a domain file is not valid YAML or a response is not a list.
+    """
+    responses: Dict[str, List[Variant]] = {}
+    for path in sorted(Path(folder).glob("*.yml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: cannot read domain file: {exc}") from exc
+        for name, variants in (data.get("responses") or {}).items():
+            if not isinstance(variants, list) or not all(
+                isinstance(v, dict) for v in variants
+            ):
+                raise ValueError(f"{path}: response {name} must be a list of variants")
+            responses[str(name)] = variants
+    return responses
+
+
+def responses() -> Dict[str, List[Variant]]:
+    """The project's domain responses (cached)."""
+    return read_responses(str(domain_dir()))
+
+
+def variant(variants: Sequence[Variant], channel: str | None = None) -> Variant | None:
+    """The variant Rasa would choose for ``channel`` without slot conditions: the first
+    one made for the channel, else the first without ``channel:`` and ``condition:``."""
+    plain = [v for v in variants if not v.get("condition")]
+    for candidate in plain:
+        if channel and candidate.get("channel") == channel:
+            return candidate
+    return next((v for v in plain if not v.get("channel")), None)
+
+
+def text(name: str, channel: str | None = None, **values: Any) -> str:
+    """The text of response ``name`` for ``channel``, with its placeholders filled.
+
+    Args:
+        name: a response name (``utter_too_many_messages``).
+        channel: the output channel's name (``telegram``, ``socketio``, ``rest``).
+        values: values for the placeholders (the settings' values are always there).
+
+    Raises:
+        KeyError: no such response, it has no text variant, or a placeholder has no value.
+    """
+    chosen = variant(responses()[name], channel)
+    if chosen is None or not isinstance(chosen.get("text"), str):
+        raise KeyError(f"response {name} has no text for channel {channel or 'any'}")
+    return fill(chosen["text"], {**settings_values(), **values})
+
+
+def message(key: str, channel: str | None = None, **values: Any) -> str:
+    """The sentence ``key`` (the response ``utter_<key>``): ``message("text_only")``."""
+    return text(PREFIX + key, channel, **values)
