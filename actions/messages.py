@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, Dict
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -30,6 +31,7 @@ def dispatch_plan(
         if part.response == DISCLAIMER and buttons:
             dispatcher.utter_message(response=part.response, buttons=buttons)
         elif part.response:
-            dispatcher.utter_message(response=part.response, **part.values)
+            values: Dict[str, Any] = dict(part.values)  # the response's {placeholders}
+            dispatcher.utter_message(response=part.response, **values)
         else:
             dispatcher.utter_message(text=part.text, json_message=kb_payload(kb, part))

@@ -287,7 +287,10 @@ def plan_suggestions(
     out: List[Suggestion] = []
     for item in ranking:
         intent = str(item.get("name", ""))
-        if float(item.get("confidence", 1.0) or 0.0) < MIN_SUGGESTION_CONFIDENCE:
+        confidence = item.get("confidence", 1.0)
+        if not isinstance(confidence, (int, float)) or (
+            float(confidence) < MIN_SUGGESTION_CONFIDENCE
+        ):
             continue
         if subject and intent in SUGGESTIBLE:
             entry = kb.entries[subject]

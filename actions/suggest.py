@@ -47,9 +47,9 @@ class ActionOfferTopics(Action):
         if not suggestions:
             dispatcher.utter_message(response=REPHRASE)
             return []
-        if len(suggestions) == 1 and suggestions[0].label == TOPIC_TITLE:
+        entry_id = suggestions[0].entry_id
+        if len(suggestions) == 1 and suggestions[0].label == TOPIC_TITLE and entry_id:
             # One concept with one reviewed answer: a single button would only add a click.
-            entry_id = suggestions[0].entry_id
             plan = plan_answer(kb, "ask_what_is", [entry_id], text=entry_id)
             dispatch_plan(dispatcher, kb, plan)
             return [SlotSet("topic", plan.topic), SlotSet("facet", plan.facet)]
