@@ -316,3 +316,12 @@ def tracker_with_topic(domain: Domain) -> DialogueStateTracker:
         [ActionExecuted("action_listen"), SlotSet("topic", "captem")],
         slots=domain.slots,
     )
+
+
+def test_the_design_contract_lists_the_responses_that_exist() -> None:
+    """docs/DESIGN.md names every response, and only responses that exist."""
+    design = (ROOT / "docs" / "DESIGN.md").read_text()
+    listed = set(re.findall(r"`(utter_[a-z_]+)`", design))
+    existing = set(responses.read_responses(str(DOMAIN)))
+    assert listed - existing == set(), "named in DESIGN.md, not in the domain"
+    assert existing - listed == set(), "in the domain, missing from DESIGN.md"
