@@ -101,6 +101,33 @@ def summarise(gold: List[str], pred: List[str]) -> Dict[str, float]:
     }
 
 
+def per_intent_report(rows: List[Dict[str, Any]], show_errors: int = 0) -> str:
+    """Per-intent precision/recall/F1 (lowest F1 first) and the commonest confusions, from
+    cross-validation predictions on the training data (safe to print: no held-out text)."""
+    from collections import Counter
+
+    gold = [r["gold"] for r in rows]
+    pred = [r["predicted"] for r in rows]
+    _, per = macro_f1(gold, pred)
+    lines = ["intent                     prec   rec    F1  support"]
+    for name, row in sorted(per.items(), key=lambda kv: kv[1]["f1"]):
+        lines.append(
+            f"{name:<25} {row['precision']:5.2f} {row['recall']:5.2f} {row['f1']:5.2f}"
+            f" {row['support']:5d}"
+        )
+    pairs = Counter(f"{g} -> {p}" for g, p in zip(gold, pred, strict=True) if g != p)
+    lines += ["", "confusions (gold -> predicted):"]
+    lines += [f"  {pair}: {count}" for pair, count in pairs.most_common(25)]
+    if show_errors:
+        lines += ["", "misread training examples (held back in their fold):"]
+        errors = [r for r in rows if r["gold"] != r["predicted"]]
+        for r in sorted(errors, key=lambda r: (r["gold"], r["predicted"]))[
+            :show_errors
+        ]:
+            lines.append(f"  {r['gold']} -> {r['predicted']}: {r['text']}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     """CLI: ``python scripts/nlu_cv.py [--config config.yml] [--folds 5] [--data data/nlu]``."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -111,11 +138,47 @@ def main() -> int:
     parser.add_argument("--only-folds", type=int, default=0, help="stop after N folds")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu-cv-fast")
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also print the per-intent table and confusions (written to cv_report.txt)",
+    )
+    parser.add_argument(
+        "--show-errors", type=int, default=0, help="with --report: list N misreadings"
+    )
+    parser.add_argument(
         "--no-retrieval",
         action="store_true",
         help="leave out the retrieval step (for scripts/tune_fallback.py)",
     )
+    parser.add_argument(
+        "--from-predictions",
+        type=Path,
+        help="print the --report of an earlier run's cv_predictions.json, no training",
+    )
+    parser.add_argument(
+        "--extra-train",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="examples always trained on and never held out (to measure new data on the "
+        "old examples)",
+    )
+    parser.add_argument(
+        "--dev",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="an exposed development set (tests/nlu/heldout.yml) parsed by every fold "
+        "model; never a blind set",
+    )
     args = parser.parse_args()
+    if any("blind" in str(p) for p in args.dev + args.data + args.extra_train):
+        parser.error("blind sets are evaluated by `make test-nlu` only")
+    if args.from_predictions:
+        rows = json.loads(args.from_predictions.read_text())
+        cv_rows = [r for r in rows if r.get("set", "cv") == "cv"]
+        print(per_intent_report(cv_rows, args.show_errors))
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     config = (
         config_without_retrieval(args.config, args.out)
@@ -130,26 +193,35 @@ def main() -> int:
     examples = []
     for path in args.data:
         examples += load_data(str(path)).intent_examples
+    extra = [
+        ex for path in args.extra_train for ex in load_data(str(path)).intent_examples
+    ]
+    dev = [ex for path in args.dev for ex in load_data(str(path)).intent_examples]
     labels = [ex.get("intent") for ex in examples]
     folds = stratified_folds(labels, args.folds, args.seed)
     if args.only_folds:
         folds = folds[: args.only_folds]
-    rows: List[Dict[str, Any]] = []
+    rows: List[Dict[str, Any]] = [
+        {"set": "extra", "fold": -1, "gold": ex.get("intent"), "text": ex.get("text")}
+        for ex in extra
+    ]
     train_times: List[float] = []
     parse_times: List[float] = []
     for k, test_idx in enumerate(folds):
         held = set(test_idx)
-        train = [ex for i, ex in enumerate(examples) if i not in held]
-        texts = [examples[i].get("text") for i in test_idx]
+        train = [ex for i, ex in enumerate(examples) if i not in held] + extra
+        scored = [("cv", examples[i]) for i in test_idx] + [("dev", ex) for ex in dev]
+        texts = [ex.get("text") for _, ex in scored]
         with tempfile.TemporaryDirectory() as tmp:
             results, trained, per_parse = run_fold(config, train, texts, Path(tmp))
         train_times.append(trained)
         parse_times.append(per_parse)
-        for i, res in zip(test_idx, results, strict=True):
+        for (kind, ex), res in zip(scored, results, strict=True):
             rows.append(
                 {
+                    "set": kind,
                     "fold": k,
-                    "gold": labels[i],
+                    "gold": ex.get("intent"),
                     "predicted": res["intent"]["name"],
                     "ranking": [
                         (r["name"], r["confidence"])
@@ -160,14 +232,29 @@ def main() -> int:
                         for e in res.get("entities") or []
                         if e.get("entity") == "kb_term"
                     ],
-                    "text": examples[i].get("text"),
+                    "text": ex.get("text"),
                 }
             )
         logger.warning("fold %d: trained in %.0f s", k, trained)
-    scores = summarise([r["gold"] for r in rows], [r["predicted"] for r in rows])
+    cv_rows = [r for r in rows if r["set"] == "cv"]
     (args.out / "cv_predictions.json").write_text(json.dumps(rows, indent=1))
+    if args.report:
+        text = per_intent_report(cv_rows, args.show_errors)
+        (args.out / "cv_report.txt").write_text(text + "\n")
+        print(text)
+    if dev:
+        dev_rows = [r for r in rows if r["set"] == "dev"]
+        sc = summarise(
+            [r["gold"] for r in dev_rows], [r["predicted"] for r in dev_rows]
+        )
+        print(
+            f"dev set ({len(dev)} messages, parsed by each of the {len(folds)} fold models): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+        )
+    scores = summarise([r["gold"] for r in cv_rows], [r["predicted"] for r in cv_rows])
     print(
-        f"CV ({len(folds)} of {args.folds} folds, {len(rows)} messages, {config.name}): "
+        f"CV ({len(folds)} of {args.folds} folds, {len(cv_rows)} messages, "
+        f"{len(extra)} always trained on, {config.name}): "
         f"accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}, "
         f"button rate {scores['button_rate']:.3f}, "
         f"training {sum(train_times) / len(train_times):.0f} s per fold, "

@@ -28,23 +28,30 @@ HINT_FROM = {"ask_capabilities", "ask_what_is"}
 FORCED = 0.9999
 
 
+def kind(row: Dict[str, Any]) -> str:
+    """``cv`` (held back in its fold), ``extra`` (always trained on) or ``dev`` (an exposed
+    development set parsed by every fold model)."""
+    return row.get("set", "cv")
+
+
 def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
-    """One retrieval index per fold, built from that fold's training examples only (every
-    row of the other folds: together the rows are the whole training data)."""
+    """One retrieval index per fold, built from that fold's training examples only: the
+    cross-validation rows of the other folds plus the examples always trained on."""
     import numpy as np
 
     from bot.components.retrieval_intent import DenseIndex, SampleIndex
     from bot.components.term_matching import matcher_for
 
+    pool = [r for r in rows if kind(r) in ("cv", "extra")]
     matcher = matcher_for()
     if encoder == "minilm":
-        vectors = DenseIndex.encode([" ".join(r["text"].split()) for r in rows])
+        vectors = DenseIndex.encode([" ".join(r["text"].split()) for r in pool])
     else:
-        shown = [SampleIndex.placeholder_text(r["text"], matcher) for r in rows]
+        shown = [SampleIndex.placeholder_text(r["text"], matcher) for r in pool]
     indexes: Dict[int, Any] = {}
-    for fold in sorted({r["fold"] for r in rows}):
-        keep = [i for i, r in enumerate(rows) if r["fold"] != fold]
-        labels = [rows[i]["gold"] for i in keep]
+    for fold in sorted({r["fold"] for r in rows if kind(r) != "extra"}):
+        keep = [i for i, r in enumerate(pool) if r["fold"] != fold]
+        labels = [pool[i]["gold"] for i in keep]
         if encoder == "minilm":
             indexes[fold] = DenseIndex(vectors[np.array(keep)], labels)
         else:
@@ -55,18 +62,29 @@ def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
 def neighbours(
     rows: List[Dict[str, Any]], encoder: str
 ) -> List[Tuple[str, float] | None]:
-    """Each row's nearest training example of the other folds: intent and similarity."""
-    from bot.components.retrieval_intent import SampleIndex
+    """Each scored row's nearest example in its fold's training data: intent, similarity."""
+    import numpy as np
+
+    from bot.components.retrieval_intent import DenseIndex, SampleIndex
     from bot.components.term_matching import matcher_for
 
     indexes = fold_indexes(rows, encoder)
     matcher = matcher_for()
-    if encoder == "minilm":
-        return [indexes[r["fold"]].nearest(" ".join(r["text"].split())) for r in rows]
-    return [
-        indexes[r["fold"]].nearest(SampleIndex.placeholder_text(r["text"], matcher))
-        for r in rows
-    ]
+    rows = [r for r in rows if kind(r) != "extra"]
+    if encoder == "tfidf":
+        return [
+            indexes[r["fold"]].nearest(SampleIndex.placeholder_text(r["text"], matcher))
+            for r in rows
+        ]
+    texts = sorted({" ".join(r["text"].split()) for r in rows})
+    vectors = dict(zip(texts, DenseIndex.encode(texts), strict=True))
+    out: List[Tuple[str, float] | None] = []
+    for r in rows:
+        index = indexes[r["fold"]]
+        sims = index.vectors @ vectors[" ".join(r["text"].split())]
+        best = int(np.argmax(sims))
+        out.append((index.labels[best], float(sims[best])))
+    return out
 
 
 def replay(
@@ -131,13 +149,26 @@ def main() -> int:
     parser.add_argument("--encoder", choices=("minilm", "tfidf"), default="minilm")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--max-buttons", type=float, default=0.03)
+    parser.add_argument(
+        "--report",
+        type=float,
+        nargs=4,
+        metavar=("THRESHOLD", "AMBIGUITY", "MIN_SIM", "FLOOR"),
+        help="also print the per-intent table and confusions of this one setting",
+    )
+    parser.add_argument("--show-errors", type=int, default=0)
     args = parser.parse_args()
     from bot.components.term_matching import matcher_for
 
-    rows = json.loads(args.predictions.read_text())
-    nearest = neighbours(rows, args.encoder)
+    every = json.loads(args.predictions.read_text())
+    scored = [r for r in every if kind(r) != "extra"]
+    nearest = dict(zip(map(id, scored), neighbours(every, args.encoder), strict=True))
     broad = frozenset(matcher_for().broad)
-    gold = [r["gold"] for r in rows]
+    sets = {
+        name: [r for r in scored if kind(r) == name]
+        for name in ("cv", "dev")
+        if any(kind(r) == name for r in scored)
+    }
     results = []
     grid = itertools.product(
         (0.4, 0.5, 0.6, 0.7),  # fallback threshold
@@ -145,25 +176,60 @@ def main() -> int:
         (0.3, 0.4, 0.5, 0.6, 0.7, 2.0),  # retrieval minimum similarity (2.0: none)
         (0.0, 0.1, 0.2, 0.3),  # minimum classifier confidence of the retrieved reading
     )
-    for setting in grid:
-        pred = [
-            replay(r, *setting[:3], n, broad, floor=setting[3])
-            for r, n in zip(rows, nearest, strict=True)
+
+    def run(setting: Tuple[float, ...], rows: List[Dict[str, Any]]) -> List[str]:
+        return [
+            replay(r, *setting[:3], nearest[id(r)], broad, floor=setting[3])
+            for r in rows
         ]
-        results.append((setting, scores(gold, pred)))
-    results.sort(key=lambda kv: (-kv[1]["macro_f1"], kv[1]["buttons"]))
-    print("threshold ambiguity min_sim floor | accuracy macro_f1 buttons wrong")
-    shown = [kv for kv in results if kv[1]["buttons"] <= args.max_buttons][: args.top]
-    for (t, a, s, f), sc in shown:
-        print(
-            f"{t:9.2f} {a:9.2f} {s:7.2f} {f:5.2f} | {sc['accuracy']:.3f}    "
-            f"{sc['macro_f1']:.3f}    {sc['buttons']:.3f}   {sc['wrong']:.3f}"
+
+    for setting in grid:
+        results.append(
+            (
+                setting,
+                {
+                    name: scores([r["gold"] for r in rows], run(setting, rows))
+                    for name, rows in sets.items()
+                },
+            )
         )
+    results.sort(key=lambda kv: (-kv[1]["cv"]["macro_f1"], kv[1]["cv"]["buttons"]))
+    head = "threshold ambiguity min_sim floor | CV: accuracy macro_f1 buttons wrong"
+    print(head + (" | dev: accuracy macro_f1 buttons" if "dev" in sets else ""))
+    shown = [kv for kv in results if kv[1]["cv"]["buttons"] <= args.max_buttons]
+    for (t, a, s, f), sc in shown[: args.top]:
+        cv = sc["cv"]
+        line = (
+            f"{t:9.2f} {a:9.2f} {s:7.2f} {f:5.2f} |     {cv['accuracy']:.3f}    "
+            f"{cv['macro_f1']:.3f}    {cv['buttons']:.3f}   {cv['wrong']:.3f}"
+        )
+        if "dev" in sc:
+            d = sc["dev"]
+            line += f" |      {d['accuracy']:.3f}    {d['macro_f1']:.3f}   {d['buttons']:.3f}"
+        print(line)
+    if args.report:
+        from scripts.nlu_cv import per_intent_report
+
+        setting = tuple(args.report)
+        for name, rows in sets.items():
+            replayed = [
+                {**r, "predicted": p}
+                for r, p in zip(rows, run(setting, rows), strict=True)
+            ]
+            sc = scores([r["gold"] for r in rows], [r["predicted"] for r in replayed])
+            print(
+                f"\n{name}, setting {setting}: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+            )
+            print(per_intent_report(replayed, args.show_errors))
     for ref in ((0.5, 0.05, 2.0, 0.0), (0.4, 0.05, 2.0, 0.0)):
         sc = next(v for k, v in results if k == ref)
         print(
             f"without retrieval {ref[:2]}: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+            + "; ".join(
+                f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in s.items())
+                for name, s in sc.items()
+            )
         )
     return 0
 

@@ -58,3 +58,26 @@ def test_paraphrases_are_closer_than_other_topics(encoder) -> None:
         ]
     )
     assert float(a @ b) > float(a @ c)
+
+
+def test_one_message_is_encoded_on_one_blas_thread_and_the_limit_is_lifted(
+    encoder, monkeypatch
+) -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen: list = []
+    real = type(encoder).encode_batch
+
+    def spy(self, texts):
+        seen.append(blas_threads())
+        return real(self, texts)
+
+    monkeypatch.setattr(type(encoder), "encode_batch", spy)
+    vector = encoder.encode("is lanreotide chemo")
+    assert seen and seen[0] and all(n == 1 for n in seen[0])
+    assert blas_threads() == before
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
