@@ -24,8 +24,8 @@ When the database cannot be reached (refused, dropped, timed out), the store rai
 :class:`TrackerStoreUnavailable` and sets :data:`STORE_UNAVAILABLE` for the current
 message: Rasa's ``FailSafeTrackerStore`` then answers that message from a fresh in-memory
 conversation (so red-flag and crisis replies still arrive) and the Rasa patch in
-``bot/rasa_patches.py`` adds the kind ``store_unavailable`` sentence of kb/messages.yml
-("try again shortly"), so no turn is dropped silently.
+``bot/rasa_patches.py`` adds the kind ``store_unavailable`` sentence ("try again shortly",
+bot/domain/availability.yml), so no turn is dropped silently.
 
 :func:`delete_conversation` is the one way every channel's "forget me" deletes a
 conversation (Telegram ``/forget``, REST ``POST /webhooks/rest/forget``, the widget's

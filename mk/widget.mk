@@ -2,6 +2,7 @@
 # (bot/channels/socketio.py). Uses PY, PYTHONPATH, MODEL and RESULTS from the main Makefile.
 #   make widget-serve   demo forum + widget on http://localhost:8080/ (bot on :5005)
 #   make test-widget    channel tests + headless Chromium tests (fake bot and the real bot)
+#   make test-widget-browser   the Chromium tests against the fake bot only (no model needed)
 
 WIDGET := widget
 WIDGET_PORT ?= 8080
@@ -9,10 +10,10 @@ WIDGET_RASA_URL ?= http://localhost:5005
 WIDGET_NPM_STAMP := $(WIDGET)/node_modules/.package-lock.json
 WIDGET_PY_STAMP := $(VENV)/.widget-installed
 
-.PHONY: widget-deps widget-setup widget-chromium widget-serve test-widget widget-screenshot
+.PHONY: widget-deps widget-setup widget-chromium widget-serve test-widget \
+        test-widget-browser widget-screenshot
 
-# Browser tests need Chromium and Playwright: `make test-unit` leaves them to `make test-widget`.
-PYTEST_IGNORE += --ignore=tests/widget/browser
+# `make test-unit` leaves tests/widget to `make test-widget` (the Makefile ignores it).
 TEST_TARGETS += test-widget
 
 # `make run` serves the widget from widget/node_modules, so it needs the npm packages.
@@ -45,6 +46,9 @@ widget-serve: widget-deps ## serve the demo forum page + widget on WIDGET_PORT (
 test-widget: train widget-setup ## widget channel + headless Chromium tests (screenshots: results/screenshots)
 	$(PY) -m pytest -q tests/widget --ignore=tests/widget/browser
 	MODEL="$(MODEL)" WIDGET_LIVE_REQUIRED=1 $(PY) -m pytest -q tests/widget/browser
+
+test-widget-browser: widget-setup ## headless Chromium tests against the fake bot (no training)
+	$(PY) -m pytest -q tests/widget/browser --ignore=tests/widget/browser/test_widget_live.py
 
 widget-screenshot: train widget-setup ## refresh docs/widget.png from the real bot
 	MODEL="$(MODEL)" WIDGET_LIVE_REQUIRED=1 UPDATE_DOCS_SCREENSHOT=1 \

@@ -5,6 +5,7 @@
 URL layout:
     /, /thread.html, /forum.css      demo forum pages (widget/demo/)
     /widget/chat-widget.js, .css     the widget (widget/src/)
+    /widget/i18n/en.json             its UI labels (widget/src/i18n/)
     /widget/vendor/socket.io.esm.min.js   pinned socket.io client (widget/node_modules/, from
                                      `npm ci` in widget/, run by `make widget-deps`)
 
@@ -19,6 +20,7 @@ import argparse
 import logging
 import os
 import posixpath
+import re
 import sys
 from functools import partial
 from http import HTTPStatus
@@ -36,11 +38,14 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".map": "application/json; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
     ".png": "image/png",
     ".svg": "image/svg+xml",
     ".ico": "image/x-icon",
 }
 RASA_URL_PLACEHOLDER = "__RASA_URL__"
+# The widget's translations files (UI labels): widget/src/i18n/<lang>.json.
+LABELS = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?\.json")
 
 
 def resolve(url_path: str) -> Path | None:
@@ -57,6 +62,12 @@ def resolve(url_path: str) -> Path | None:
         if not name.startswith("socket.io.esm.min.js"):
             return None
         return base / name
+    if parts[:2] == ["widget", "i18n"] and len(parts) == 3:
+        return (
+            WIDGET_DIR / "src" / "i18n" / parts[2]
+            if LABELS.fullmatch(parts[2])
+            else None
+        )
     if parts[0] == "widget" and len(parts) == 2:
         return WIDGET_DIR / "src" / parts[1]
     if len(parts) == 1:

@@ -2,7 +2,7 @@
 
 * **Input checks** (:func:`check_message`): anything but text gets the ``text_only``
   sentence, over-long messages ``message_too_long``, empty or punctuation-only ones
-  ``empty_message`` (sentences of kb/messages.yml, read with :func:`reply_text`); the rest
+  ``empty_message`` (sentences of bot/domain/channels.yml, read with :func:`reply_text`); the rest
   is cleaned (Unicode normalised, invisible and control characters dropped, white space
   folded).
 * **Typed commands** (:func:`strip_command`, :func:`neutralise_commands`): a message whose
@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Set
 
 from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
 
 from bot.tracker_store import delete_conversation
 
@@ -88,7 +90,9 @@ class Checked:
     """Result of checking one incoming message: text to process, or a reply to send."""
 
     text: str | None = None
-    reply: str | None = None  # key of a kb/messages.yml sentence to send instead
+    reply: str | None = (
+        None  # key of a bot/domain/channels.yml sentence to send instead
+    )
 
 
 TEXT_ONLY = "text_only"
@@ -347,18 +351,43 @@ async def neutralise_commands(
 
 
 # --------------------------------------------------------------------------------------
-# Fixed replies and "forget me"
+# Fixed replies, domain responses outside a turn, and "forget me"
 # --------------------------------------------------------------------------------------
 
 
 def reply_text(key: str) -> str:
-    """A fixed sentence from kb/messages.yml, for replies a channel sends by itself."""
+    """A fixed sentence from bot/domain/channels.yml, for replies a channel sends by itself."""
     from kb import load_kb
 
     return load_kb().message(key)
 
 
-# Fixed sentences (kb/messages.yml) that answer a "forget me" request.
+async def render_response(
+    agent: Any, name: str, conversation: str, channel: str
+) -> dict[str, Any]:
+    """The domain response ``name`` as ``channel`` shows it, outside a turn.
+
+    Rendered by the agent's NLG (so ``channel:`` variants and slot defaults such as the
+    helpline apply) for a new, empty conversation: what Telegram's ``/start`` adds and
+    what the widget shows as its greeting and disclaimer.
+
+    Raises:
+        RasaException: there is no loaded agent, its domain lacks ``name``, or the
+            response renders no text.
+    """
+    domain = getattr(agent, "domain", None)
+    if domain is None or getattr(agent, "nlg", None) is None:
+        raise RasaException(f"no loaded agent to render '{name}'")
+    if name not in domain.responses:
+        raise RasaException(f"the domain has no response '{name}'")
+    tracker = DialogueStateTracker(conversation, domain.slots)
+    message = await agent.nlg.generate(name, tracker, channel)
+    if not message or not str(message.get("text") or "").strip():
+        raise RasaException(f"response '{name}' rendered no text")
+    return dict(message)
+
+
+# Fixed sentences (bot/domain/channels.yml) that answer a "forget me" request.
 FORGOTTEN = "forgotten"
 FORGET_FAILED = "forget_failed"
 

@@ -1,7 +1,7 @@
 """Rate limits per sender and per client IP for the REST and socket.io channels.
 
 Over a limit, the message is not processed and the client gets the kind
-``too_many_messages`` sentence of kb/messages.yml (REST: HTTP 429 with ``Retry-After``;
+``too_many_messages`` sentence of bot/domain/channels.yml (REST: HTTP 429 with ``Retry-After``;
 socket.io: a bot message). The conversation is kept: nothing is stored for a refused
 message, and the next message inside the limit carries on where it left off.
 

@@ -8,7 +8,7 @@
   not a small object of scalar values (16 keys, 2 kB).
 * Conversations are namespaced: Rasa sees ``rest:<sender>``, the reply's
   ``recipient_id`` is the client's own ``sender``.
-* Empty and over-long messages get a kind reply from kb/messages.yml; typed ``/intent``
+* Empty and over-long messages get a kind reply from bot/domain/channels.yml; typed ``/intent``
   commands are read as words (``bot.channels.guard``) unless they are buttons offered in
   the bot's latest turn (remembered by this process, else read from the tracker).
 * Rate limits per sender and per client IP (``bot.channels.ratelimit``): over a limit,

@@ -26,15 +26,23 @@ This channel keeps the same wire protocol (events ``session_request`` / ``sessio
   dropped), rate limits per session and per client IP (``bot.channels.ratelimit``; over a
   limit the widget gets the ``too_many_messages`` sentence and the message is dropped);
 * input hygiene (``bot.channels.guard``, shared by all channels): empty and over-long
-  messages get a kind reply from kb/messages.yml and are not passed on; typed text starting
+  messages get a kind reply from bot/domain/channels.yml and are not passed on; typed text starting
   with ``/`` cannot force an intent unless it equals the payload of a button the bot offered
   in its previous turn for that session (remembered in memory per session, with the tracker
   as a fallback after a restart);
 * after a dropped connection the widget asks for its session with ``reconnected: true`` and
-  gets the ``reconnected`` sentence from kb/messages.yml as a ``{"text", "notice": true}``
+  gets the ``reconnected`` sentence from bot/domain/channels.yml as a ``{"text", "notice": true}``
   message;
 * custom payloads are emitted as ``{"custom": {...}}`` and every bot turn ends with a
   ``bot_turn_end`` event, so the widget knows when to hide its typing indicator.
+* after ``session_confirm`` the server sends ``intro`` (``{"greeting", "disclaimer"}``):
+  the domain responses ``utter_greet`` and ``utter_disclaimer`` as the ``socketio``
+  channel renders them, so the widget shows the reviewed wording and has none of its own;
+* "Delete my conversation": the widget sends ``forget_request`` (``{"session_id"}``); the
+  conversation is deleted (``bot.tracker_store.delete_conversation``), the socket gets
+  ``conversation_forgotten`` (``{"forgotten": true|false, "text"}``, the ``forgotten`` or
+  ``forget_failed`` sentence of bot/domain/channels.yml) and, once deleted, a new session
+  (``session_confirm`` and ``intro`` again), so the next message starts afresh.
 
 credentials.yml::
 
@@ -68,10 +76,14 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.guard import (
+    FORGET_FAILED,
+    FORGOTTEN,
     OfferedButtons,
     check_message,
+    forget_conversation,
     max_message_chars,
     neutralise_commands,
+    render_response,
     reply_text,
 )
 from bot.channels.payload import MAX_BODY_BYTES, limit_request_size, metadata_ok
@@ -84,6 +96,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_ALLOWED_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 # Event sent to the session room after the bot has answered one user message.
 TURN_END_EVT = "bot_turn_end"
+# The widget's greeting and disclaimer (domain responses), sent after session_confirm.
+INTRO_EVT = "intro"
+INTRO_RESPONSES = {"greeting": "utter_greet", "disclaimer": "utter_disclaimer"}
+# "Delete my conversation": the widget's request and the answer to it.
+FORGET_EVT = "forget_request"
+FORGOTTEN_EVT = "conversation_forgotten"
 
 
 class OriginsConfigError(RasaException, ValueError):
@@ -253,6 +271,38 @@ class WidgetSocketIOInput(SocketIOInput):
         """
         return await neutralise_commands(text, sender_id, self.buttons, self.agent)
 
+    def sender_of(self, sid: str, data: dict[str, Any]) -> str | None:
+        """The conversation socket ``sid`` may speak in, given what it sent, or None.
+
+        With sessions, ``data["session_id"]`` must be the session this socket was
+        confirmed for (``session_request`` first); without, it is ``web:<socket id>``.
+        """
+        if not self.session_persistence:
+            return WIDGET_PREFIX + sid
+        session_id = self._session_of_sid.get(sid)
+        if not session_id or data.get("session_id") != session_id:
+            logger.warning(
+                "Ignored an event from socket %s: no session_request for that "
+                "session_id first.",
+                sid,
+            )
+            return None
+        return self.conversation_of(session_id)
+
+    async def intro(self, conversation: str) -> dict[str, str] | None:
+        """The widget's greeting and disclaimer from the domain, or None (logged)."""
+        texts = {}
+        for key, name in INTRO_RESPONSES.items():
+            try:
+                message = await render_response(
+                    self.agent, name, conversation, self.name()
+                )
+            except RasaException as error:  # e.g. the model is still loading
+                logger.warning("No widget intro: %s.", error)
+                return None
+            texts[key] = str(message["text"])
+        return texts
+
     def conversation_of(self, session_id: str) -> str | None:
         """``web:<key>`` for a session id this server signed, else None."""
         key = self.signer.verify(session_id)
@@ -315,21 +365,8 @@ class WidgetSocketIOInput(SocketIOInput):
             self._ip_of_sid.pop(sid, None)
             logger.debug("Socket %s disconnected.", sid)
 
-        @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            conversation = self.conversation_of(requested) if requested else None
-            if conversation:
-                session_id = str(requested)
-            else:
-                if requested:
-                    logger.info(
-                        "A socket presented a session id this server did not "
-                        "issue; it gets a new session."
-                    )
-                session_id = self.signer.issue()
-                conversation = self.conversation_of(session_id)
-            assert conversation is not None
+        async def join(sid: str, session_id: str, conversation: str) -> None:
+            """Puts socket ``sid`` in the room of a signed session and confirms it."""
             previous = self._session_of_sid.get(sid)
             previous_room = self.conversation_of(previous) if previous else None
             if previous_room and previous_room != conversation:
@@ -339,28 +376,55 @@ class WidgetSocketIOInput(SocketIOInput):
             self._session_of_sid[sid] = session_id
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             logger.debug("Socket %s joined its session.", sid)
+            intro = await self.intro(conversation)
+            if intro is not None:
+                await sio.emit(INTRO_EVT, intro, room=sid, namespace=namespace)
+
+        async def join_new(sid: str) -> None:
+            session_id = self.signer.issue()
+            await join(sid, session_id, WIDGET_PREFIX + session_id.split(".")[0])
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            conversation = self.conversation_of(requested) if requested else None
+            if conversation:
+                await join(sid, str(requested), conversation)
+            else:
+                if requested:
+                    logger.info(
+                        "A socket presented a session id this server did not "
+                        "issue; it gets a new session."
+                    )
+                await join_new(sid)
             if isinstance(data, dict) and data.get("reconnected") is True:
                 notice = {"text": reply_text("reconnected"), "notice": True}
                 await sio.emit(
                     self.bot_message_evt, notice, room=sid, namespace=namespace
                 )
 
+        @sio.on(FORGET_EVT, namespace=namespace)
+        async def forget(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            sender_id = self.sender_of(sid, data)
+            if sender_id is None:
+                return
+            done = await forget_conversation(self.agent, sender_id)
+            self.buttons.forget(sender_id)
+            answer = {
+                "forgotten": done,
+                "text": reply_text(FORGOTTEN if done else FORGET_FAILED),
+            }
+            await sio.emit(FORGOTTEN_EVT, answer, room=sid, namespace=namespace)
+            if done and self.session_persistence:
+                # A new session, so nothing more is said into the deleted conversation.
+                await join_new(sid)
+
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
-            if self.session_persistence:
-                session_id = self._session_of_sid.get(sid)
-                if not session_id or data.get("session_id") != session_id:
-                    logger.warning(
-                        "Ignored a message from socket %s: no session_request for that "
-                        "session_id first.",
-                        sid,
-                    )
-                    return
-                sender_id = self.conversation_of(session_id)
-            else:
-                sender_id = WIDGET_PREFIX + sid
-            if sender_id is None:  # cannot happen: only signed ids are stored
+            sender_id = self.sender_of(sid, data)
+            if sender_id is None:
                 return
             output_channel = WidgetSocketIOOutput(
                 sio, self.bot_message_evt, self.buttons, namespace

@@ -28,7 +28,7 @@ SECRET = "test-secret_0123456789"
 
 
 def message(key: str) -> str:
-    """The kb/messages.yml sentence the channel sends for ``key`` (what users read)."""
+    """The bot/domain/channels.yml sentence the channel sends for ``key`` (what users read)."""
     from kb import load_kb
 
     return load_kb().message(key)

@@ -406,12 +406,10 @@ async def test_flood_control_is_retried(
     assert fake_telegram.sent_texts() == ["You said: hello"] * 2  # 1st was refused
 
 
-def test_every_fixed_reply_is_a_kb_message() -> None:
+def test_every_fixed_reply_is_a_reviewed_sentence() -> None:
     from bot.channels.telegram.channel import MESSAGE_KEYS
-    from kb import load_kb
 
-    messages = load_kb().messages
-    assert [key for key in MESSAGE_KEYS if key not in messages] == []
+    # kb.message raises KeyError for a key the domain lacks.
     assert all(message(key).strip() for key in MESSAGE_KEYS)
     assert "utter_disclaimer" in load_domain().responses
 

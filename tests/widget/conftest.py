@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -75,6 +76,20 @@ class FakeBot:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
+    @property
+    def tracker_db(self) -> Path:
+        """The fake agent's tracker store (SQLite, as `make run` has it)."""
+        return self.log.parent / f"tracker_{self.port}.db"
+
+    def stored_texts(self, conversation: str) -> list[str]:
+        """What the tracker store holds of ``conversation``: its user messages."""
+        with sqlite3.connect(self.tracker_db) as conn:
+            rows = conn.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'",
+                (conversation,),
+            ).fetchall()
+        return [json.loads(row[0]).get("text") for row in rows]
+
     def start(self) -> FakeBot:
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **self.env)
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +102,8 @@ class FakeBot:
                     str(self.port),
                     "--origins",
                     ",".join(self.origins),
+                    "--tracker-db",
+                    str(self.tracker_db),
                 ],
                 cwd=REPO_ROOT,
                 env=env,

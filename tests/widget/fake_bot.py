@@ -15,6 +15,11 @@ channel can be tested without a trained model:
 * anything else: "You said: <text>" (echo, to check that bot text is rendered as text).
 
 ``GET /fake/received`` lists what reached the "agent" (after the channel's input hygiene).
+
+Like Rasa's agent, it has the real domain (bot/domain) and a template NLG, so the widget's
+greeting and disclaimer come from the domain responses (the channel's ``intro``); and a
+real tracker store, the SQLite file ``--tracker-db``, in which every user message is
+stored, so "Delete my conversation" can be checked in the store itself.
 """
 
 from __future__ import annotations
@@ -30,10 +35,16 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from rasa.core.channels.channel import UserMessage, register  # noqa: E402
+from rasa.core.lock_store import InMemoryLockStore  # noqa: E402
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator  # noqa: E402
+from rasa.core.tracker_store import FailSafeTrackerStore  # noqa: E402
+from rasa.shared.core.domain import Domain  # noqa: E402
+from rasa.shared.core.events import UserUttered  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 from sanic.request import Request  # noqa: E402
 
 from bot.channels.socketio import WidgetSocketIOInput  # noqa: E402
+from bot.tracker_store import SQLiteTrackerStore  # noqa: E402
 
 CAPTEM_PAYLOAD = '/ask_what_is{"kb_term":"captem"}'
 CAPE_PAYLOAD = '/ask_what_is{"kb_term":"capecitabine"}'
@@ -83,14 +94,29 @@ SAVED_LIST = (
 class FakeAgent:
     """Answers like the real bot would, from a script; records what it was sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracker_db: str | None = None) -> None:
         self.received: list[dict[str, Any]] = []
+        self.domain = load_domain()
+        self.nlg = TemplatedNaturalLanguageGenerator(self.domain.responses)
+        self.lock_store = InMemoryLockStore()
+        self.tracker_store = (
+            FailSafeTrackerStore(SQLiteTrackerStore(self.domain, db=tracker_db))
+            if tracker_db
+            else None
+        )
 
     async def handle_message(self, message: UserMessage) -> None:
         record: dict[str, Any] = {"sender": message.sender_id, "text": message.text}
         if message.metadata:
             record["metadata"] = message.metadata  # what the channel let through
         self.received.append(record)
+        if self.tracker_store is not None:  # stored as Rasa would, in its lock
+            async with self.lock_store.lock(message.sender_id):
+                tracker = await self.tracker_store.get_or_create_tracker(
+                    message.sender_id
+                )
+                tracker.update(UserUttered(message.text))
+                await self.tracker_store.save(tracker)
         out = message.output_channel
         sender = message.sender_id
         text = message.text or ""
@@ -153,10 +179,17 @@ class FakeAgent:
         await out.send_response(sender, {"text": DISCLAIMER})
 
 
-def make_app(origins: list[str], max_chars: int = 2000) -> Sanic:
+def load_domain() -> Domain:
+    """The real domain, as the Rasa server has it."""
+    return Domain.load(str(REPO_ROOT / "bot" / "domain"))
+
+
+def make_app(
+    origins: list[str], max_chars: int = 2000, tracker_db: str | None = None
+) -> Sanic:
     """The Sanic app: the widget channel at /socket.io plus /fake/received."""
     app = Sanic(f"fake_bot_{id(origins)}")
-    app.ctx.agent = FakeAgent()
+    app.ctx.agent = FakeAgent(tracker_db)
     channel = WidgetSocketIOInput.from_credentials(
         {
             "session_persistence": True,
@@ -180,8 +213,11 @@ def main() -> None:
         "--origins", default="http://localhost:8080,http://127.0.0.1:8080"
     )
     parser.add_argument("--max-chars", type=int, default=2000)
+    parser.add_argument(
+        "--tracker-db", default=None, help="SQLite file (default: none)"
+    )
     args = parser.parse_args()
-    app = make_app(args.origins.split(","), args.max_chars)
+    app = make_app(args.origins.split(","), args.max_chars, args.tracker_db)
     app.run(host="127.0.0.1", port=args.port, access_log=False, motd=False)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import socketio
+import yaml
 
 from bot.channels.guard import reply_text
-from tests.widget.conftest import FakeBot, Site
+from tests.widget.conftest import REPO_ROOT, FakeBot, Site
 from tests.widget.fake_bot import CAPTEM_PAYLOAD
 
 TIMEOUT = 10
@@ -22,8 +23,14 @@ class Client:
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.intros: asyncio.Queue[Any] = asyncio.Queue()  # greeting and disclaimer
+        self.forgotten: asyncio.Queue[
+            Any
+        ] = asyncio.Queue()  # answers to forget_request
         for name in ("bot_uttered", "bot_turn_end", "session_confirm"):
             self.sio.on(name, self._recorder(name))
+        self.sio.on("intro", self.intros.put)
+        self.sio.on("conversation_forgotten", self.forgotten.put)
 
     def _recorder(self, name: str) -> Any:
         async def record(data: Any = None) -> None:
@@ -207,3 +214,61 @@ async def test_reconnect_gets_the_restored_notice(client: Client) -> None:
         "bot_uttered",
         {"text": reply_text("reconnected"), "notice": True},
     )
+
+
+def domain_texts(name: str) -> list[str]:
+    """The texts of the domain response ``name`` for the widget, read from the YAML."""
+    texts = []
+    for path in sorted((REPO_ROOT / "bot" / "domain").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for variation in (data.get("responses") or {}).get(name) or []:
+            if variation.get("channel") in (None, "socketio"):
+                texts.append(str(variation["text"]).strip())
+    assert texts, f"no {name} in bot/domain"
+    return texts
+
+
+async def test_intro_is_the_domain_greeting_and_disclaimer(client: Client) -> None:
+    await client.session()
+    intro = await asyncio.wait_for(client.intros.get(), TIMEOUT)
+    assert set(intro) == {"greeting", "disclaimer"}
+    assert intro["greeting"].strip() in domain_texts("utter_greet")
+    assert intro["disclaimer"].strip() in domain_texts("utter_disclaimer")
+
+
+async def test_forget_deletes_the_stored_conversation_and_starts_afresh(
+    client: Client, fake_bot: FakeBot
+) -> None:
+    old = await client.session()
+    await client.say(old, "I have a temperature")
+    await client.say(old, "on day 5 of capecitabine")
+    stored = fake_bot.stored_texts(conversation(old))
+    assert stored == ["I have a temperature", "on day 5 of capecitabine"]
+
+    await client.sio.emit("forget_request", {"session_id": old})
+    answer = await asyncio.wait_for(client.forgotten.get(), TIMEOUT)
+    assert answer == {"forgotten": True, "text": reply_text("forgotten")}
+    name, new = await client.next_event()  # a new session for this socket
+    assert name == "session_confirm" and new != old
+    assert fake_bot.stored_texts(conversation(old)) == []
+
+    assert await client.say(new, "hello") == [{"text": "You said: hello"}]
+    assert fake_bot.stored_texts(conversation(new)) == ["hello"]
+    assert fake_bot.stored_texts(conversation(old)) == []
+    await client.sio.emit("user_uttered", {"message": "old one", "session_id": old})
+    await asyncio.sleep(0.3)
+    assert fake_bot.stored_texts(conversation(old)) == []  # the old session is left
+
+
+async def test_forget_for_another_session_is_ignored(
+    client: Client, fake_bot: FakeBot, site: Site
+) -> None:
+    other = await Client().connect(fake_bot, site.origins[0])
+    someone_else = await other.session()
+    await other.say(someone_else, "my own question")
+    await client.session()
+    await client.sio.emit("forget_request", {"session_id": someone_else})
+    await asyncio.sleep(0.5)
+    assert client.forgotten.empty()
+    assert fake_bot.stored_texts(conversation(someone_else)) == ["my own question"]
+    await other.close()

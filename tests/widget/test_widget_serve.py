@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -34,6 +36,10 @@ from widget.serve import WIDGET_DIR, resolve
         ("/widget/vendor/package.json", None),
         ("/.git/config", None),
         ("/widget/node_modules/x.js", None),
+        ("/widget/i18n/en.json", WIDGET_DIR / "src" / "i18n" / "en.json"),
+        ("/widget/i18n/pt-BR.json", WIDGET_DIR / "src" / "i18n" / "pt-BR.json"),
+        ("/widget/i18n/en.js", None),
+        ("/widget/i18n/../../serve.py", WIDGET_DIR / "demo" / "serve.py"),
     ],
 )
 def test_resolve_stays_inside_the_widget(url: str, expected: object) -> None:
@@ -77,3 +83,29 @@ def test_widget_files_are_served_for_other_sites(static_site: Site) -> None:
 def test_unknown_paths_are_404(static_site: Site) -> None:
     assert get(static_site.url + "widget/../../bot/credentials.yml")[0] == 404
     assert get(static_site.url + "nothing-here.html")[0] == 404
+
+
+def test_labels_are_served_for_other_sites(static_site: Site) -> None:
+    status, headers, body = get(static_site.url + "widget/i18n/en.json")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(body)["deleteConversation"]
+
+
+def test_the_widget_has_no_words_of_its_own() -> None:
+    """Labels live in widget/src/i18n/en.json only; greeting and disclaimer come from
+    the server (the domain). Every label the script uses exists in the file, and no
+    label is written in the script as well."""
+    script = (WIDGET_DIR / "src" / "chat-widget.js").read_text(encoding="utf-8")
+    labels = json.loads((WIDGET_DIR / "src" / "i18n" / "en.json").read_text())
+    used = set(re.findall(r"\bL\.([A-Za-z]+)", script))
+    assert used, "the script reads no labels"
+    assert sorted(used - set(labels)) == []  # every label it shows is in the file
+    assert sorted(set(labels) - used) == []  # and the file has no unused ones
+    code = re.sub(r"/\*.*?\*/|//[^\n]*", "", script, flags=re.S)  # comments may
+    for key, text in labels.items():
+        for literal in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+            assert literal not in code, f"{key!r} is also written in chat-widget.js"
+    for attribute in ("data-greeting", "data-disclaimer", '"greeting"', '"disclaimer"'):
+        assert attribute not in code

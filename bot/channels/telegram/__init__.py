@@ -28,7 +28,7 @@ What this channel does (see docs/telegram.md for the deployer's walkthrough):
 * Stickers, photos, voice notes, documents, edited messages and group chats get a
   kind reply instead of being processed.
 
-Every fixed sentence the channel sends by itself is a key of kb/messages.yml, read
+Every fixed sentence the channel sends by itself is a key of bot/domain/channels.yml, read
 with ``bot.channels.guard.reply_text``; the disclaimer after ``/start`` is the domain
 response ``utter_disclaimer``. No patient-facing sentence is written in this package.
 

@@ -12,7 +12,6 @@ import weakref
 from typing import Any, Awaitable, Callable, Deque, Dict, Set
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -28,6 +27,7 @@ from bot.channels.guard import (
     forget_conversation,
     max_message_chars,
     neutralise_commands,
+    render_response,
     reply_text,
     strip_command,
 )
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_CONCURRENT_UPDATES = 8  # polled updates handled at once (different chats)
 
-# Fixed sentences the channel sends by itself: keys of kb/messages.yml, sent with
+# Fixed sentences the channel sends by itself: keys of bot/domain/channels.yml, sent with
 # ``reply_text(key)`` (``check_message`` answers with the same text-only, empty and
 # too-long sentences on every channel).
 RESPONSE_TEXT_ONLY = TEXT_ONLY
@@ -378,7 +378,7 @@ class TelegramInput(InputChannel):
         """Typed text: input hygiene, then a command or a message for Rasa.
 
         Anything but text, over-long and empty (or punctuation-only) messages are
-        answered from kb/messages.yml and never reach Rasa. Rasa reads the cleaned text.
+        answered from bot/domain/channels.yml and never reach Rasa. Rasa reads the cleaned text.
         """
         checked = check_message(text, self.max_chars)
         if checked.reply is not None or not checked.text:
@@ -470,34 +470,20 @@ class TelegramInput(InputChannel):
         except TelegramAPIError as error:
             logger.debug(f"Telegram: sendChatAction failed: {error}")
 
-    async def _render(self, ctx: Any, chat_id: str, name: str) -> Dict[str, Any]:
-        """Renders the domain response ``name`` (its telegram variant, if any).
-
-        Raises:
-            RasaException: there is no agent, or its domain lacks ``name``.
-        """
-        agent = getattr(ctx, "agent", None)
-        if agent is None or agent.domain is None:
-            raise RasaException(f"Telegram: no loaded agent to render '{name}'.")
-        if name not in agent.domain.responses:
-            raise RasaException(f"Telegram: the domain has no response '{name}'.")
-        from rasa.shared.core.trackers import DialogueStateTracker
-
-        tracker = DialogueStateTracker(conversation_id(chat_id), agent.domain.slots)
-        message = await agent.nlg.generate(name, tracker, CHANNEL_NAME)
-        if not message:
-            raise RasaException(f"Telegram: response '{name}' rendered nothing.")
-        return dict(message)
-
     async def _utter(self, output: TelegramOutput, chat_id: str, key: str) -> None:
-        """Sends the fixed sentence ``key`` of kb/messages.yml to ``chat_id``."""
+        """Sends the fixed sentence ``key`` of bot/domain/channels.yml to ``chat_id``."""
         await output.send_response(chat_id, {"text": reply_text(key)})
 
     async def _ensure_disclaimer(
         self, output: TelegramOutput, ctx: Any, chat_id: str
     ) -> None:
         """Adds ``utter_disclaimer`` to this turn unless the greeting already said it."""
-        message = await self._render(ctx, chat_id, RESPONSE_DISCLAIMER)
+        message = await render_response(
+            getattr(ctx, "agent", None),
+            RESPONSE_DISCLAIMER,
+            conversation_id(chat_id),
+            CHANNEL_NAME,
+        )
         if message.get("text") not in output.sent_texts:
             await output.send_response(chat_id, message)
 

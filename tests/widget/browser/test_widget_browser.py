@@ -303,6 +303,7 @@ def test_fits_small_screens_and_200_percent_zoom(
         for locator in (
             page.get_by_role("button", name="Close chat"),
             page.get_by_role("button", name="Start over"),
+            page.get_by_role("button", name="Delete my conversation"),
             question_box(page),
             page.get_by_role("button", name="Send"),
             page.locator(".nc-disclaimer"),
