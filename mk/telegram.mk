@@ -17,8 +17,8 @@ TELEGRAM_RUN_CREDENTIALS := $(if $(TELEGRAM_TOKEN),$(TELEGRAM_CREDENTIALS))
 # With TELEGRAM_TOKEN set, `make run` writes the merged file first (and checks the settings).
 run: $(if $(TELEGRAM_TOKEN),telegram-run-credentials)
 
-# The e2e test starts the real servers: `make test-unit` leaves it to `make test-telegram`.
-PYTEST_IGNORE += --ignore=tests/telegram/test_telegram_e2e.py
+# `make test-unit` leaves tests/telegram (its e2e test starts the real servers) to
+# `make test-telegram` (the Makefile ignores the folder).
 TEST_TARGETS += test-telegram
 
 telegram-credentials: venv ## merge bot/credentials.yml + bot/credentials.telegram.yml into var/
