@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot import logging_filter, rasa_patches, warnings_filter
 

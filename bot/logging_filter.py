@@ -27,7 +27,8 @@ import logging
 import re
 import sys
 import warnings
-from typing import Any, Callable, Dict, List, Tuple
+from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ USER_FIELDS = frozenset(
 )  # fmt: skip
 QUIET_METHODS = frozenset({"debug", "trace"})  # structlog methods below INFO
 # Sentences Rasa writes with user text in them: (pattern, what remains of the sentence).
-SENTENCES: Tuple[Tuple[re.Pattern[str], str], ...] = (
+SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"Failed to parse arguments in line '.*", re.DOTALL),
         "Failed to parse arguments in a typed /intent line (text redacted).",
@@ -65,7 +66,7 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_event(_logger: Any, method: str, event: Dict[str, Any]) -> Dict[str, Any]:
+def redact_event(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: user fields of events at INFO and above become <redacted>."""
     if method in QUIET_METHODS:
         return event
@@ -112,7 +113,7 @@ def _install_structlog() -> bool:
         import structlog
     except ImportError:  # pragma: no cover (Rasa depends on it)
         return False
-    processors: List[Any] = structlog.get_config()["processors"]
+    processors: list[Any] = structlog.get_config()["processors"]
     if redact_event not in processors:
         processors.insert(0, redact_event)
     return True

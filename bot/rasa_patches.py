@@ -38,7 +38,8 @@ import functools
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from jsonschema.protocols import Validator
@@ -81,7 +82,7 @@ def action_result_validator() -> Validator:
     return cls(schema)
 
 
-def validate_action_result(_self: Any, result: Dict[str, Any]) -> bool:
+def validate_action_result(_self: Any, result: dict[str, Any]) -> bool:
     """``RemoteAction._validate_action_result`` with the cached validator: raises the same
     ``ValidationError`` (best match, with Rasa's hint appended) as ``jsonschema.validate``."""
     from jsonschema.exceptions import best_match
@@ -102,7 +103,7 @@ async def unavailable_reply(
     output_channel: OutputChannel,
     nlg: NaturalLanguageGenerator,
     tracker: DialogueStateTracker,
-) -> List[Event]:
+) -> list[Event]:
     """The ``utter_action_unavailable`` response as the events of a failed action."""
     from rasa.core.actions.action import create_bot_utterance
 
@@ -124,7 +125,7 @@ def bounded_run(original: Callable[..., Any]) -> Callable[..., Any]:
         nlg: NaturalLanguageGenerator,
         tracker: DialogueStateTracker,
         domain: Domain,
-    ) -> List[Event]:
+    ) -> list[Event]:
         from rasa.core.actions.action import ActionExecutionRejection
 
         timeout = action_timeout_s()
@@ -186,7 +187,7 @@ def store_notice(original: Callable[..., Any]) -> Callable[..., Any]:
 
 PATCHED_MODULES = ("rasa.server", "rasa.core.actions.action", "rasa.core.agent")
 # Rasa's own functions, as found before patching (the tests hash their source).
-ORIGINALS: Dict[str, Callable[..., Any]] = {}
+ORIGINALS: dict[str, Callable[..., Any]] = {}
 
 
 def apply_if_rasa_loaded() -> None:

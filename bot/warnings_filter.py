@@ -33,8 +33,9 @@ import logging
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 VERBOSE_ENV = "VERBOSE"
 _MARK = "_netchemo_known_warnings"

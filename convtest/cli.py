@@ -107,8 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_kb() -> Any:
     """The knowledge base (``from kb import load_kb``), imported late: reading it is I/O."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from kb import load_kb
 
     return load_kb()

@@ -9,10 +9,10 @@ to ``var/convtest/``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import AsyncIterator
 
 import aiohttp
 

@@ -26,7 +26,7 @@ import logging
 import os
 import sys
 import zlib
-from typing import Any, Dict
+from typing import Any
 
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
@@ -55,7 +55,7 @@ def token_ok(request: Request, token: str) -> bool:
     return hmac.compare_digest(sent.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
-def parse_action_call(request: Request) -> Dict[str, Any] | None:
+def parse_action_call(request: Request) -> dict[str, Any] | None:
     """The action call in the body if it has the shape rasa_sdk expects, else None."""
     body: bytes = request.body or b""
     try:
@@ -104,7 +104,8 @@ def create_app(actions: str, token: str) -> Sanic:
             if call is None:
                 logger.warning("action server: refused a malformed action call")
                 return error(400)
-            request.parsed_json = call  # rasa_sdk reads request.json
+            # rasa_sdk reads request.json; Sanic 21 declares the attribute as None only
+            request.parsed_json = call  # type: ignore[assignment]
         return None
 
     @app.exception(SanicException)

@@ -1,6 +1,6 @@
 """Several Rasa instances on PostgreSQL and Redis behind nginx, on one machine.
 
-``python scripts/cluster.py --model M`` (``make run-cluster``) checks that PostgreSQL and
+``python -m scripts.cluster --model M`` (``make run-cluster``) checks that PostgreSQL and
 Redis answer (and says how to start the one that does not), creates the database if it is
 missing, starts ``--instances`` assistants (each a :class:`scripts.serve.Servers`: its own
 action server and Rasa server, supervised) on the PostgreSQL tracker store and the Redis
@@ -26,9 +26,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bot import warnings_filter
+from scripts.foreground import run_in_foreground
 from scripts.paths import PRIVATE_DIR, PRIVATE_UMASK, ROOT, VAR
 from scripts.serve import ServerConfig, Servers, free_port, port_free
 from scripts.supervisor import answers, kill_group
@@ -76,7 +78,7 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def service_problems(pg_url: str, redis_url: str) -> List[str]:
+def service_problems(pg_url: str, redis_url: str) -> list[str]:
     """One sentence per service that does not answer, with the command that starts it."""
     problems = []
     pg = urlsplit(pg_url)
@@ -148,7 +150,7 @@ def nginx_binary() -> str | None:
     )
 
 
-def render_nginx(port: int, rasa_ports: List[int], prefix: Path) -> str:
+def render_nginx(port: int, rasa_ports: list[int], prefix: Path) -> str:
     """The nginx config for ``rasa_ports`` behind ``port`` (deploy/nginx.conf.template)."""
     servers = "\n".join(
         f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in rasa_ports
@@ -178,13 +180,13 @@ class ClusterConfig:
     model: Path
     port: int = 5005
     instances: int = 2
-    rasa_ports: List[int] = field(default_factory=list)
-    actions_ports: List[int] = field(default_factory=list)
+    rasa_ports: list[int] = field(default_factory=list)
+    actions_ports: list[int] = field(default_factory=list)
     pg_url: str = DEFAULT_PG_URL
     redis_url: str = DEFAULT_REDIS_URL
     workers: int = 1
     folder: Path = VAR / "cluster"
-    extra_env: Dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
     supervise: bool = True
 
     def __post_init__(self) -> None:
@@ -194,17 +196,17 @@ class ClusterConfig:
             self.actions_ports = [5056 + i for i in range(self.instances)]
 
     @classmethod
-    def in_folder(cls, model: Path, folder: Path, **overrides: object) -> ClusterConfig:
+    def in_folder(cls, model: Path, folder: Path, **overrides: Any) -> ClusterConfig:
         """Spare ports everywhere (tests and benchmarks)."""
-        n = int(overrides.get("instances", 2))  # type: ignore[arg-type]
-        fields: Dict[str, object] = {
+        n = int(overrides.get("instances", 2))
+        fields: dict[str, Any] = {
             "model": model,
             "port": free_port(),
             "rasa_ports": [free_port() for _ in range(n)],
             "actions_ports": [free_port() for _ in range(n)],
             "folder": folder,
         }
-        return cls(**{**fields, **overrides})  # type: ignore[arg-type]
+        return cls(**{**fields, **overrides})
 
     @property
     def rest_url(self) -> str:
@@ -217,11 +219,11 @@ class Cluster:
 
     def __init__(self, config: ClusterConfig) -> None:
         self.config = config
-        self.instances: List[Servers] = []
+        self.instances: list[Servers] = []
         self.nginx: subprocess.Popen | None = None
-        self._nginx_log = None
+        self._nginx_log: IO[bytes] | None = None
 
-    def instance_env(self) -> Dict[str, str]:
+    def instance_env(self) -> dict[str, str]:
         """What every instance shares: stores, secrets, proxy settings."""
         cfg = self.config
         return {
@@ -343,6 +345,7 @@ class Cluster:
 
 def main() -> int:
     """CLI used by ``make run-cluster``: foreground until Ctrl-C."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5005)))
@@ -370,32 +373,18 @@ def main() -> int:
         )
     )
 
-    def _stop(signum: int, _frame: object) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        cluster.start()
+    def ready() -> None:
         cfg = cluster.config
         logger.info("\nThe cluster is ready: %d instances behind nginx.", cfg.instances)
         logger.info("  REST channel: POST %s", cfg.rest_url)
         logger.info("  instances on ports %s", ", ".join(map(str, cfg.rasa_ports)))
         logger.info("Press Ctrl-C to stop everything.")
-        while cluster.nginx is not None and cluster.nginx.poll() is None:
-            time.sleep(0.5)
-        logger.error("nginx exited; stopping")
-        return 1
-    except KeyboardInterrupt:
-        logger.info("stopping...")
-        return 0
-    except RuntimeError as exc:
-        logger.error("could not start: %s", exc)
-        return 1
-    finally:
-        cluster.stop()
+
+    def alive() -> str | None:
+        running = cluster.nginx is not None and cluster.nginx.poll() is None
+        return None if running else "nginx exited"
+
+    return run_in_foreground(cluster.start, cluster.stop, ready, alive)
 
 
 if __name__ == "__main__":

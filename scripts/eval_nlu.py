@@ -18,7 +18,9 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
+
+from bot import warnings_filter
 
 logger = logging.getLogger(__name__)
 THRESHOLDS = {"intent_accuracy": 0.90, "intent_macro_f1": 0.90, "kb_term_recall": 0.95}
@@ -45,18 +47,18 @@ IN_SCOPE = frozenset(
 )
 
 
-def button_rate(gold: List[str], pred: List[str]) -> float:
+def button_rate(gold: list[str], pred: list[str]) -> float:
     """Share of in-scope questions whose prediction is ``nlu_fallback`` (buttons)."""
     pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if g in IN_SCOPE]
     return sum(p == FALLBACK for _, p in pairs) / len(pairs) if pairs else 0.0
 
 
 def macro_f1(
-    gold: List[str], pred: List[str]
-) -> Tuple[float, Dict[str, Dict[str, float]]]:
+    gold: list[str], pred: list[str]
+) -> tuple[float, dict[str, dict[str, float]]]:
     """Macro-averaged F1 over the gold labels, and per-label precision/recall/F1/support."""
     labels = sorted(set(gold))
-    per: Dict[str, Dict[str, float]] = {}
+    per: dict[str, dict[str, float]] = {}
     for label in labels:
         tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
         fp = sum(p == label and g != label for g, p in zip(gold, pred, strict=True))
@@ -75,7 +77,7 @@ def macro_f1(
     return sum(v["f1"] for v in per.values()) / len(per), per
 
 
-def term_scores(gold: List[List[str]], found: List[List[str]]) -> Tuple[float, float]:
+def term_scores(gold: list[list[str]], found: list[list[str]]) -> tuple[float, float]:
     """Recall and precision of KB entry ids per message (multiset match)."""
     tp = fn = fp = 0
     for g, f in zip(gold, found, strict=True):
@@ -90,8 +92,8 @@ def term_scores(gold: List[List[str]], found: List[List[str]]) -> Tuple[float, f
 
 
 async def parse_all(
-    model: Path, texts: List[str]
-) -> Tuple[List[Dict[str, Any]], float]:
+    model: Path, texts: list[str]
+) -> tuple[list[dict[str, Any]], float]:
     """Parse every text with the trained model; returns results and seconds per message."""
     from rasa.core.agent import Agent
 
@@ -102,7 +104,7 @@ async def parse_all(
     return results, (time.perf_counter() - started) / max(1, len(texts))
 
 
-def evaluate(model: Path, data: Path) -> Dict[str, Any]:
+def evaluate(model: Path, data: Path) -> dict[str, Any]:
     """Run the evaluation and return the metrics."""
     from rasa.shared.nlu.training_data.loading import load_data
 
@@ -144,7 +146,7 @@ def evaluate(model: Path, data: Path) -> Dict[str, Any]:
     }
 
 
-def markdown(metrics: Dict[str, Any]) -> str:
+def markdown(metrics: dict[str, Any]) -> str:
     """A short Markdown report."""
     lines = [
         "# Held-out NLU evaluation",
@@ -179,10 +181,10 @@ def markdown(metrics: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def gates(args: argparse.Namespace, index: int) -> Dict[str, float]:
+def gates(args: argparse.Namespace, index: int) -> dict[str, float]:
     """The minimums for the ``index``-th data file: one value per file, or one for all."""
 
-    def pick(values: List[float] | None, default: float) -> float:
+    def pick(values: list[float] | None, default: float) -> float:
         if not values:
             return default
         return values[index] if len(values) > 1 else values[0]
@@ -196,8 +198,8 @@ def gates(args: argparse.Namespace, index: int) -> Dict[str, float]:
 
 
 def report(
-    metrics: Dict[str, Any], data: Path, limits: Dict[str, float], aggregate_only: bool
-) -> List[str]:
+    metrics: dict[str, Any], data: Path, limits: dict[str, float], aggregate_only: bool
+) -> list[str]:
     """Print one file's figures; return the names of the gates it missed."""
     print(f"\nHeld-out NLU evaluation ({metrics['messages']} messages, {data})")
     failed = []
@@ -229,7 +231,8 @@ def report(
 
 
 def main() -> int:
-    """CLI: ``python scripts/eval_nlu.py --model M --data tests/nlu/heldout.yml [more.yml]``."""
+    """CLI: ``python -m scripts.eval_nlu --model M --data tests/nlu/heldout.yml [more.yml]``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--data", type=Path, nargs="+", required=True)
@@ -248,7 +251,7 @@ def main() -> int:
 
     configure_structlog(logging.WARNING)  # Rasa's debug events would print message text
     args.out.mkdir(parents=True, exist_ok=True)
-    failed: List[str] = []
+    failed: list[str] = []
     for index, data in enumerate(args.data):
         metrics = evaluate(args.model, data)
         (args.out / f"{data.stem}.json").write_text(json.dumps(metrics, indent=2))

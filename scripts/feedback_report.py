@@ -1,6 +1,6 @@
 """Per-entry counts of "helpful" / "not helpful" votes, worst first, for KB reviewers.
 
-Usage: ``python scripts/feedback_report.py [--db PATH_OR_URL] [--facets]``
+Usage: ``python -m scripts.feedback_report [--db PATH_OR_URL] [--facets]``
 (``make feedback-report``). The database is the one the action server writes
 (``actions/feedback_store.py``: ``FEEDBACK_DB``, else ``var/feedback.db``). Entries with the
 most "not helpful" votes come first, so reviewers know what to fix first.
@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
 from actions import feedback_store
+from bot import warnings_filter
 from kb import load_kb
 
 
-def render(rows: Sequence[feedback_store.EntryCounts], titles: dict) -> List[str]:
+def render(rows: Sequence[feedback_store.EntryCounts], titles: dict) -> list[str]:
     """The report's lines: a header, one line per entry (or entry and facet), totals."""
     if not rows:
         return ["No feedback recorded yet."]
@@ -38,6 +39,7 @@ def render(rows: Sequence[feedback_store.EntryCounts], titles: dict) -> List[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the report; 0 on success, 1 if the database cannot be read."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--db", help="database file or SQLAlchemy URL (default: FEEDBACK_DB)"

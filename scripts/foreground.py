@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from typing import Callable
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 

@@ -19,24 +19,24 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.eval_nlu import button_rate, macro_f1  # noqa: E402
-from scripts.paths import ROOT  # noqa: E402
+from bot import warnings_filter
+from scripts.eval_nlu import button_rate, macro_f1
+from scripts.paths import ROOT
 
 logger = logging.getLogger(__name__)
 
 
-def stratified_folds(labels: Sequence[str], folds: int, seed: int) -> List[List[int]]:
+def stratified_folds(labels: Sequence[str], folds: int, seed: int) -> list[list[int]]:
     """Indices of each fold, every intent spread evenly over the folds."""
-    by_label: Dict[str, List[int]] = defaultdict(list)
+    by_label: dict[str, list[int]] = defaultdict(list)
     for i, label in enumerate(labels):
         by_label[label].append(i)
     rng = random.Random(seed)  # noqa: S311 (fold assignment, not security)
-    out: List[List[int]] = [[] for _ in range(folds)]
+    out: list[list[int]] = [[] for _ in range(folds)]
     offset = 0
     for label in sorted(by_label):
         items = by_label[label]
@@ -47,7 +47,7 @@ def stratified_folds(labels: Sequence[str], folds: int, seed: int) -> List[List[
     return out
 
 
-async def _parse(model: str, texts: List[str]) -> Tuple[List[Dict[str, Any]], float]:
+async def _parse(model: str, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
@@ -58,8 +58,8 @@ async def _parse(model: str, texts: List[str]) -> Tuple[List[Dict[str, Any]], fl
 
 
 def run_fold(
-    config: Path, train_examples: List[Any], test_texts: List[str], workdir: Path
-) -> Tuple[List[Dict[str, Any]], float, float]:
+    config: Path, train_examples: list[Any], test_texts: list[str], workdir: Path
+) -> tuple[list[dict[str, Any]], float, float]:
     """Train NLU on one fold and parse the held-back texts; returns results, seconds to
     train and seconds per parse."""
     from rasa.model_training import train_nlu
@@ -91,7 +91,7 @@ def config_without_retrieval(config: Path, workdir: Path) -> Path:
     return out
 
 
-def summarise(gold: List[str], pred: List[str]) -> Dict[str, float]:
+def summarise(gold: list[str], pred: list[str]) -> dict[str, float]:
     """Accuracy, macro-F1 and button rate."""
     f1, _ = macro_f1(gold, pred)
     return {
@@ -101,7 +101,7 @@ def summarise(gold: List[str], pred: List[str]) -> Dict[str, float]:
     }
 
 
-def per_intent_report(rows: List[Dict[str, Any]], show_errors: int = 0) -> str:
+def per_intent_report(rows: list[dict[str, Any]], show_errors: int = 0) -> str:
     """Per-intent precision/recall/F1 (lowest F1 first) and the commonest confusions, from
     cross-validation predictions on the training data (safe to print: no held-out text)."""
     from collections import Counter
@@ -129,7 +129,8 @@ def per_intent_report(rows: List[Dict[str, Any]], show_errors: int = 0) -> str:
 
 
 def main() -> int:
-    """CLI: ``python scripts/nlu_cv.py [--config config.yml] [--folds 5] [--data data/nlu]``."""
+    """CLI: ``python -m scripts.nlu_cv [--config config.yml] [--folds 5] [--data data/nlu]``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--data", type=Path, nargs="+", default=[ROOT / "data" / "nlu"])
@@ -175,8 +176,8 @@ def main() -> int:
     if any("blind" in str(p) for p in args.dev + args.data + args.extra_train):
         parser.error("blind sets are evaluated by `make test-nlu` only")
     if args.from_predictions:
-        rows = json.loads(args.from_predictions.read_text())
-        cv_rows = [r for r in rows if r.get("set", "cv") == "cv"]
+        saved = json.loads(args.from_predictions.read_text())
+        cv_rows = [r for r in saved if r.get("set", "cv") == "cv"]
         print(per_intent_report(cv_rows, args.show_errors))
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
@@ -201,12 +202,12 @@ def main() -> int:
     folds = stratified_folds(labels, args.folds, args.seed)
     if args.only_folds:
         folds = folds[: args.only_folds]
-    rows: List[Dict[str, Any]] = [
+    rows: list[dict[str, Any]] = [
         {"set": "extra", "fold": -1, "gold": ex.get("intent"), "text": ex.get("text")}
         for ex in extra
     ]
-    train_times: List[float] = []
-    parse_times: List[float] = []
+    train_times: list[float] = []
+    parse_times: list[float] = []
     for k, test_idx in enumerate(folds):
         held = set(test_idx)
         train = [ex for i, ex in enumerate(examples) if i not in held] + extra

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Tuple
 
+from bot import warnings_filter
 from scripts.paths import ROOT, child_env, python
 
 SKIP = {"accuracy", "macro avg", "weighted avg", "micro avg"}
@@ -24,7 +24,7 @@ def run_cross_validation(out: Path, folds: int) -> None:
     """Train and test ``folds`` models on the training data (Rasa's own CV)."""
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        python(), "-m", "rasa", "test", "nlu", "--nlu", str(ROOT / "data" / "nlu"),
+        python(), "-m", "bot.cli", "test", "nlu", "--nlu", str(ROOT / "data" / "nlu"),
         "--config", str(ROOT / "config.yml"), "--cross-validation", "--folds", str(folds),
         "--out", str(out),
     ]  # fmt: skip
@@ -34,8 +34,8 @@ def run_cross_validation(out: Path, folds: int) -> None:
 
 
 def markdown(
-    report: Dict[str, Dict], errors: List[Dict], folds: int
-) -> Tuple[str, float]:
+    report: dict[str, dict], errors: list[dict], folds: int
+) -> tuple[str, float]:
     """Per-intent table, macro-F1 and the most frequent confusion pairs."""
     intents = {k: v for k, v in report.items() if k not in SKIP and isinstance(v, dict)}
     macro = sum(v["f1-score"] for v in intents.values()) / len(intents)
@@ -66,7 +66,8 @@ def markdown(
 
 
 def main() -> int:
-    """CLI: ``python scripts/nlu_report.py [--folds 5] [--out results/nlu-cv]``."""
+    """CLI: ``python -m scripts.nlu_report [--folds 5] [--out results/nlu-cv]``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nlu-cv")

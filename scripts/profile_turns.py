@@ -1,7 +1,7 @@
 """Profile the Rasa server's work per message: cProfile over in-process ``Agent.handle_text``
 with the real action server, on the benchmark's questions (a new conversation every 8).
 
-    python scripts/profile_turns.py --model models/<hash>.tar.gz [--messages 300]
+    python -m scripts.profile_turns --model models/<hash>.tar.gz [--messages 300]
         [--without-patches] [--out results/profile]
 
 Prints CPU ms per message and the top functions by own time and by cumulative time, and
@@ -24,10 +24,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import List
 
 import yaml
 
+from bot import warnings_filter
 from scripts.paths import ROOT
 from scripts.serve import ServerConfig, Servers
 
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 TURNS_PER_CONVERSATION = 8
 
 
-def questions() -> List[str]:
+def questions() -> list[str]:
     """The benchmark's realistic questions."""
     data = yaml.safe_load((ROOT / "scripts" / "bench_questions.yml").read_text())
     return list(data["questions"])
@@ -97,6 +97,7 @@ def report(stats: pstats.Stats, count: int, top: int = 15) -> str:
 
 def main() -> int:
     """CLI: start the action server, profile the Rasa side in this process."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--messages", type=int, default=300)

@@ -15,6 +15,7 @@ import time
 
 import sqlalchemy as sa
 
+from bot import warnings_filter
 from bot.tracker_store import tracker_store_url
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def purge(url: str, days: float, now: float | None = None) -> int:
 
 def main() -> int:
     """CLI for ``make purge DAYS=N``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=float, required=True)
     parser.add_argument("--url", default=None, help="default: the configured store")

@@ -1,9 +1,10 @@
 """Start the action server, the Rasa server and the widget's static server, supervised.
 
-``python scripts/serve.py`` (``make run``) runs in the foreground until Ctrl-C, which stops
-everything (a second Ctrl-C cannot interrupt that). Meanwhile a watchdog per process
-(scripts/supervisor.py) restarts one that exits or stops answering its health check, with
-back-off, and says so in one terminal line; the others keep serving.
+``python -m scripts.serve`` (``make run``, ``netchemo-serve``) runs in the foreground until
+Ctrl-C, which stops everything (a second Ctrl-C cannot interrupt that). It logs each step
+(each server started, then answering) and the ready message. Meanwhile a watchdog per
+process (scripts/supervisor.py) restarts one that exits or stops answering its health
+check, with back-off, and says so in one terminal line; the others keep serving.
 Tests and benchmarks use :class:`Servers` as a context manager on spare ports.
 
 What the children get (``Servers.env``): ``ACTION_ENDPOINT_URL``, ``TRACKER_DB``,
@@ -29,9 +30,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, List
+from typing import IO, Any
 
 from bot import warnings_filter
 from scripts.foreground import run_in_foreground, stop_on_signal
@@ -129,7 +131,7 @@ class ServerConfig:
     def in_folder(cls, model: Path, folder: Path, **overrides: Any) -> ServerConfig:
         """A config for tests and benchmarks: spare ports on loopback, with the tracker
         database and the logs inside ``folder``. Any field can be overridden."""
-        fields: Dict[str, Any] = {
+        fields: dict[str, Any] = {
             "model": model,
             "rasa_port": free_port(),
             "actions_port": free_port(),
@@ -170,21 +172,21 @@ class Servers:
         self.cwd: Path = (
             ROOT  # the stock assistant in `make bench` runs from its own folder
         )
-        self.children: Dict[str, Child] = {}
-        self.events: List[str] = []
+        self.children: dict[str, Child] = {}
+        self.events: list[str] = []
         # The secret the Rasa server sends the action server (scripts/actions_server.py).
         self.action_token: str = (
             config.extra_env.get(TOKEN_ENV) or os.environ.get(TOKEN_ENV) or run_token()
         )
-        self._logs: Dict[str, IO[bytes]] = {}
+        self._logs: dict[str, IO[bytes]] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._supervising = config.supervise
-        self._watchdogs: List[Watchdog] = []
+        self._watchdogs: list[Watchdog] = []
 
     # ---- processes ------------------------------------------------------------------------
     @property
-    def procs(self) -> List[subprocess.Popen]:
+    def procs(self) -> list[subprocess.Popen]:
         """The children's processes in start order (action server first)."""
         return [c.proc for c in self.children.values() if c.proc is not None]
 
@@ -225,7 +227,7 @@ class Servers:
             return True
 
     def _spawn(
-        self, name: str, cmd: List[str], env: dict, health_url: str
+        self, name: str, cmd: list[str], env: dict, health_url: str
     ) -> subprocess.Popen:
         child = Child(name=name, cmd=cmd, env=env, health_url=health_url)
         self.children[name] = child
@@ -383,6 +385,10 @@ class Servers:
                 return False
             return self._launch(child)
 
+    def _watched(self, child: Child) -> bool:
+        """True while the watchdog of ``child`` should act on it."""
+        return self._supervising and child.wanted
+
     def _start_watchdogs(self) -> None:
         running = {w.child.name for w in self._watchdogs if w.is_alive()}
         for child in self.children.values():
@@ -392,7 +398,7 @@ class Servers:
                 child,
                 self.config.policy,
                 relaunch=self._relaunch,
-                enabled=lambda c=child: self._supervising and c.wanted,
+                enabled=functools.partial(self._watched, child),
                 stopping=self._stopping,
                 note=self._note,
             )

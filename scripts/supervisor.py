@@ -22,8 +22,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, List, Tuple
 
 logger = logging.getLogger(__name__)
 BUSY_CPU_SHARE = 0.1  # a child using more CPU than this while silent is busy, not hung
@@ -48,7 +48,7 @@ class Child:
     """One supervised process: how to start it and where to ask whether it is well."""
 
     name: str
-    cmd: List[str]
+    cmd: list[str]
     env: dict
     health_url: str
     proc: subprocess.Popen | None = None
@@ -67,7 +67,7 @@ def answers(url: str, timeout: float) -> bool:
         return False
 
 
-def proc_stat(pid: int) -> Tuple[str, float] | None:
+def proc_stat(pid: int) -> tuple[str, float] | None:
     """The state letter and CPU seconds of ``pid`` from /proc, or None (not Linux, gone)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:

@@ -14,9 +14,10 @@ import logging
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List
 
+from bot import warnings_filter
 from scripts.paths import MODELS, ROOT, child_env, python
 
 logger = logging.getLogger(__name__)
@@ -24,9 +25,9 @@ INPUTS = ("config.yml", "data", "bot/domain", "bot/components", "kb")
 SUFFIXES = {".yml", ".yaml", ".py", ".json", ".txt", ".md"}
 
 
-def input_files(root: Path = ROOT, inputs: Iterable[str] = INPUTS) -> List[Path]:
+def input_files(root: Path = ROOT, inputs: Iterable[str] = INPUTS) -> list[Path]:
     """Every file that can change the trained model, sorted."""
-    files: List[Path] = []
+    files: list[Path] = []
     for name in inputs:
         path = root / name
         if path.is_file():
@@ -69,7 +70,7 @@ def train(force: bool = False, models: Path = MODELS) -> Path:
             return target
         started = time.monotonic()
         cmd = [
-            python(), "-m", "rasa", "train",
+            python(), "-m", "bot.cli", "train",
             "--config", str(ROOT / "config.yml"),
             "--domain", str(ROOT / "bot" / "domain"),
             "--data", str(ROOT / "data"),
@@ -91,7 +92,8 @@ def train(force: bool = False, models: Path = MODELS) -> Path:
 
 
 def main() -> int:
-    """CLI: ``python scripts/train.py [--force] [--print-hash]``."""
+    """CLI: ``python -m scripts.train [--force] [--print-hash]``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="train even if cached")
     parser.add_argument(

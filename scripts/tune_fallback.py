@@ -1,6 +1,6 @@
 """Choose the fallback thresholds by cross-validation on the training data, never a held-out set.
 
-Reads the predictions that ``scripts/nlu_cv.py --no-retrieval`` kept (every fold's intent
+Reads the predictions that ``scripts/nlu_cv --no-retrieval`` kept (every fold's intent
 ranking) and replays the end of the pipeline for each candidate setting: the fallback
 classifier's ``threshold`` and ``ambiguity_threshold``, then the retrieval step over sample
 questions (``bot.components.retrieval_intent``) with its minimum similarity, then the
@@ -14,13 +14,13 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.eval_nlu import FALLBACK, IN_SCOPE, button_rate, macro_f1  # noqa: E402
-from scripts.paths import ROOT  # noqa: E402
+from bot import warnings_filter
+from scripts.eval_nlu import FALLBACK, IN_SCOPE, button_rate, macro_f1
+from scripts.paths import ROOT
 
 HINT_FROM = {"ask_capabilities", "ask_what_is"}
 # The safety layer puts the intent it forces first with confidence 1.0, above the classifier's
@@ -28,13 +28,13 @@ HINT_FROM = {"ask_capabilities", "ask_what_is"}
 FORCED = 0.9999
 
 
-def kind(row: Dict[str, Any]) -> str:
+def kind(row: dict[str, Any]) -> str:
     """``cv`` (held back in its fold), ``extra`` (always trained on) or ``dev`` (an exposed
     development set parsed by every fold model)."""
     return row.get("set", "cv")
 
 
-def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
+def fold_indexes(rows: list[dict[str, Any]], encoder: str) -> dict[int, Any]:
     """One retrieval index per fold, built from that fold's training examples only: the
     cross-validation rows of the other folds plus the examples always trained on."""
     import numpy as np
@@ -48,7 +48,7 @@ def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
         vectors = DenseIndex.encode([" ".join(r["text"].split()) for r in pool])
     else:
         shown = [SampleIndex.placeholder_text(r["text"], matcher) for r in pool]
-    indexes: Dict[int, Any] = {}
+    indexes: dict[int, Any] = {}
     for fold in sorted({r["fold"] for r in rows if kind(r) != "extra"}):
         keep = [i for i, r in enumerate(pool) if r["fold"] != fold]
         labels = [pool[i]["gold"] for i in keep]
@@ -60,8 +60,8 @@ def fold_indexes(rows: List[Dict[str, Any]], encoder: str) -> Dict[int, Any]:
 
 
 def neighbours(
-    rows: List[Dict[str, Any]], encoder: str
-) -> List[Tuple[str, float] | None]:
+    rows: list[dict[str, Any]], encoder: str
+) -> list[tuple[str, float] | None]:
     """Each scored row's nearest example in its fold's training data: intent, similarity."""
     import numpy as np
 
@@ -78,7 +78,7 @@ def neighbours(
         ]
     texts = sorted({" ".join(r["text"].split()) for r in rows})
     vectors = dict(zip(texts, DenseIndex.encode(texts), strict=True))
-    out: List[Tuple[str, float] | None] = []
+    out: list[tuple[str, float] | None] = []
     for r in rows:
         index = indexes[r["fold"]]
         sims = index.vectors @ vectors[" ".join(r["text"].split())]
@@ -88,11 +88,11 @@ def neighbours(
 
 
 def replay(
-    row: Dict[str, Any],
+    row: dict[str, Any],
     threshold: float,
     ambiguity: float,
     min_similarity: float,
-    neighbour: Tuple[str, float] | None,
+    neighbour: tuple[str, float] | None,
     broad: frozenset,
     floor: float = 0.0,
     hint_floor: float = 0.4,
@@ -125,7 +125,7 @@ def replay(
     return FALLBACK
 
 
-def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, float]:
+def scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
     """Accuracy, macro-F1, button rate, wrong-answer rate."""
     f1, _ = macro_f1(list(gold), list(pred))
     scoped = [(g, p) for g, p in zip(gold, pred, strict=True) if g in IN_SCOPE]
@@ -139,7 +139,8 @@ def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, float]:
 
 
 def main() -> int:
-    """CLI: ``python scripts/tune_fallback.py --predictions results/nlu-cv-tune/...``."""
+    """CLI: ``python -m scripts.tune_fallback --predictions results/nlu-cv-tune/...``."""
+    warnings_filter.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--predictions",
@@ -177,9 +178,18 @@ def main() -> int:
         (0.0, 0.1, 0.2, 0.3),  # minimum classifier confidence of the retrieved reading
     )
 
-    def run(setting: Tuple[float, ...], rows: List[Dict[str, Any]]) -> List[str]:
+    def run(setting: tuple[float, ...], rows: list[dict[str, Any]]) -> list[str]:
+        threshold, ambiguity, min_similarity, floor = setting
         return [
-            replay(r, *setting[:3], nearest[id(r)], broad, floor=setting[3])
+            replay(
+                r,
+                threshold,
+                ambiguity,
+                min_similarity,
+                nearest[id(r)],
+                broad,
+                floor=floor,
+            )
             for r in rows
         ]
 
@@ -216,10 +226,12 @@ def main() -> int:
                 {**r, "predicted": p}
                 for r, p in zip(rows, run(setting, rows), strict=True)
             ]
-            sc = scores([r["gold"] for r in rows], [r["predicted"] for r in replayed])
+            totals = scores(
+                [r["gold"] for r in rows], [r["predicted"] for r in replayed]
+            )
             print(
                 f"\n{name}, setting {setting}: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+                + ", ".join(f"{k} {v:.3f}" for k, v in totals.items())
             )
             print(per_intent_report(replayed, args.show_errors))
     for ref in ((0.5, 0.05, 2.0, 0.0), (0.4, 0.05, 2.0, 0.0)):

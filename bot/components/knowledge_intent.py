@@ -17,7 +17,7 @@ classifier, before the safety override.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -46,7 +46,7 @@ class KnowledgeIntentHint(GraphComponent):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Defaults for config.yml."""
         return {
             "from_intents": ["ask_capabilities"],
@@ -58,14 +58,14 @@ class KnowledgeIntentHint(GraphComponent):
             "kb_dir": None,
         }
 
-    def __init__(self, config: Dict[str, Any], broad: frozenset) -> None:
+    def __init__(self, config: dict[str, Any], broad: frozenset) -> None:
         self._config = config
         self._broad = broad
 
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -73,7 +73,7 @@ class KnowledgeIntentHint(GraphComponent):
         """Read which KB entries are broad when the model is loaded."""
         return cls(config, frozenset(matcher_for(config.get("kb_dir")).broad))
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Switch the intent where the rule applies; leave everything else untouched."""
         readable = {*self._config["from_intents"], self._config["to_intent"]}
         for message in messages:
@@ -85,7 +85,9 @@ class KnowledgeIntentHint(GraphComponent):
             )
             if name == FALLBACK:
                 ranking = message.get(INTENT_RANKING_KEY) or []
-                best = next((r for r in ranking if r.get("name") != FALLBACK), {})
+                best: dict[str, Any] = next(
+                    (r for r in ranking if r.get("name") != FALLBACK), {}
+                )
                 if (
                     best.get("name") == self._config["out_of_scope_intent"]
                     and not any_term
@@ -131,7 +133,7 @@ class KnowledgeIntentHint(GraphComponent):
         )
 
     @staticmethod
-    def _switch(message: Message, target: Dict[str, Any]) -> None:
+    def _switch(message: Message, target: dict[str, Any]) -> None:
         """Make ``target`` the message's intent, first in its ranking."""
         ranking = [
             r
