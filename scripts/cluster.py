@@ -19,7 +19,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -46,15 +45,6 @@ REDIS_START = (
     "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
 )
 NGINX_INSTALL = "apt-get install -y nginx"
-
-
-def tcp_answers(host: str, port: int, timeout: float = 2.0) -> bool:
-    """True if something accepts a TCP connection at ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def pg_answers(url: str) -> bool:

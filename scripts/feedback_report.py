@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 from actions import feedback_store
 from bot import warnings_filter

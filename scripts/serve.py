@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,17 +74,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    """True if GET ``url`` answers 200."""
-    try:
-        with urllib.request.urlopen(
-            url, timeout=timeout
-        ) as resp:  # noqa: S310 (loopback)
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 @functools.lru_cache(maxsize=1)
