@@ -109,18 +109,39 @@ def test_format_sources() -> None:
             }
         ],
     }
-    line = format_sources(kb_answer)
+    (line,) = format_sources(kb_answer)
     assert (
         parse_telegram_html(line) == "Source: Chemotherapy & you \u2014 NHS <website>"
     )
     assert 'href="https://www.nhs.uk/conditions/chemotherapy/?a=1&amp;b=2"' in line
-    two = format_sources(
+    (two,) = format_sources(
         {"sources": [{"title": "A"}, {"title": "B", "url": "javascript:x"}]}
     )
     assert parse_telegram_html(two) == "Sources: A; B"
     assert "href" not in two
-    assert format_sources({"sources": []}) is None
-    assert format_sources({}) is None
+    assert format_sources({"sources": []}) == []
+    assert format_sources({}) == []
+
+
+@pytest.mark.parametrize("limit", [60, 200, 600, MAX_MESSAGE_LENGTH])
+def test_long_sources_are_split_within_the_limit(limit: int) -> None:
+    """Every source is listed, and no line is longer than a message may be."""
+    sources = [
+        {
+            "title": f"Source {i}: " + "a rather long official title " * 6,
+            "publisher": "Medicines and Healthcare products Regulatory Agency (MHRA)",
+            "url": f"https://www.example.org/{i}?a=1&b=2",
+        }
+        for i in range(4)
+    ]
+    lines = format_sources({"sources": sources}, limit)
+    assert lines and all(utf16_len(line) <= limit for line in lines)
+    shown = " ".join(parse_telegram_html(line) for line in lines)
+    assert shown.startswith("Sources: ")
+    for i in range(4):
+        assert f"Source {i}:" in shown
+    if limit >= 600:  # room for a whole source: every title keeps its link
+        assert all(line.count("<a href=") >= 1 for line in lines)
 
 
 @pytest.mark.parametrize(

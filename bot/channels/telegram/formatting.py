@@ -97,25 +97,65 @@ def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> List[str]
     return parts
 
 
-def format_sources(kb_answer: Dict[str, Any], max_sources: int = 3) -> str | None:
-    """Renders the ``kb_answer`` sources as one short HTML line, or None."""
-    sources = [s for s in kb_answer.get("sources") or [] if isinstance(s, dict)]
-    rendered = []
-    for source in sources[:max_sources]:
-        title = str(source.get("title") or source.get("id") or "").strip()
-        if not title:
-            continue
-        label = html.escape(title, quote=False)
-        url = str(source.get("url") or "")
-        if url.startswith(("https://", "http://")):
-            label = f'<a href="{html.escape(url, quote=True)}">{label}</a>'
-        publisher = str(source.get("publisher") or "").strip()
-        if publisher:
-            label += f" — {html.escape(publisher, quote=False)}"
-        rendered.append(label)
-    if not rendered:
+def _source_fragment(source: Dict[str, Any]) -> tuple[str, str] | None:
+    """One source as (HTML with its link, the same as plain text), or None."""
+    title = str(source.get("title") or source.get("id") or "").strip()
+    if not title:
         return None
-    prefix = html.escape(
-        reply_text("source_label" if len(rendered) == 1 else "sources_label")
-    )
-    return f"<i>{prefix}: {'; '.join(rendered)}</i>"
+    label = html.escape(title, quote=False)
+    plain = title
+    url = str(source.get("url") or "")
+    if url.startswith(("https://", "http://")):
+        label = f'<a href="{html.escape(url, quote=True)}">{label}</a>'
+    publisher = str(source.get("publisher") or "").strip()
+    if publisher:
+        label += f" — {html.escape(publisher, quote=False)}"
+        plain += f" — {publisher}"
+    return label, plain
+
+
+def format_sources(
+    kb_answer: Dict[str, Any], limit: int = MAX_MESSAGE_LENGTH
+) -> List[str]:
+    """Renders every ``kb_answer`` source as short italic HTML lines (none: ``[]``).
+
+    ``Source: title — publisher`` (``Sources: a; b`` for several), titles linked to
+    their http(s) URL. Each line is at most ``limit`` long (HTML source, UTF-16 units),
+    so the line can be sent as its own message: sources are packed greedily, and a
+    single source too long for a line is sent as plain text, split on word boundaries.
+    """
+    sources = [s for s in kb_answer.get("sources") or [] if isinstance(s, dict)]
+    fragments = [f for f in map(_source_fragment, sources) if f is not None]
+    if not fragments:
+        return []
+    key = "source_label" if len(fragments) == 1 else "sources_label"
+    prefix = html.escape(reply_text(key), quote=False) + ": "
+
+    def fits(body: str) -> bool:
+        return utf16_len(f"<i>{body}</i>") <= limit
+
+    lines: List[str] = []
+    current = prefix
+    for linked, plain in fragments:
+        joiner = "" if current in (prefix, "") else "; "
+        if fits(current + joiner + linked):
+            current += joiner + linked
+            continue
+        if current not in (prefix, ""):
+            lines.append(current)
+            current = ""
+        if fits(current + linked):
+            current += linked
+            continue
+        # Too long even alone (a very low limit): plain text, split between words.
+        lead = html.unescape(current)
+        pieces = split_message(
+            lead + plain,
+            limit - len("<i></i>"),
+            lambda t: utf16_len(html.escape(t, quote=False)),
+        )
+        lines.extend(html.escape(piece, quote=False) for piece in pieces)
+        current = ""
+    if current not in (prefix, ""):
+        lines.append(current)
+    return [f"<i>{line}</i>" for line in lines]

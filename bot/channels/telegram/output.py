@@ -33,7 +33,8 @@ class _Outgoing:
 
     text: str = ""
     buttons: List[Dict[str, Any]] = field(default_factory=list)
-    suffix_html: List[str] = field(default_factory=list)  # e.g. the Source line
+    # e.g. the Source line(s), each at most max_length long (format_sources)
+    suffix_html: List[str] = field(default_factory=list)
     image: str | None = None
 
 
@@ -116,8 +117,8 @@ class TelegramOutput(OutputChannel):
         if not isinstance(kb_answer, dict):
             logger.debug("Ignoring a custom payload Telegram cannot show.")
             return
-        line = format_sources(kb_answer) if self.show_sources else None
-        if not line:
+        lines = format_sources(kb_answer, self.max_length) if self.show_sources else []
+        if not lines:
             return
         last = self._pending[-1][1] if self._pending else None
         if (
@@ -126,9 +127,9 @@ class TelegramOutput(OutputChannel):
             and last.text
             and not last.buttons
         ):
-            last.suffix_html.append(line)
+            last.suffix_html.extend(lines)
         else:
-            await self._emit(recipient_id, _Outgoing(suffix_html=[line]))
+            await self._emit(recipient_id, _Outgoing(suffix_html=lines))
 
     async def _send(self, chat_id: str, item: _Outgoing) -> None:
         if item.image:
