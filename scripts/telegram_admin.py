@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 from rasa.shared.exceptions import RasaException
@@ -39,7 +39,7 @@ _ENV_REFERENCE = re.compile(r"^\$\{(\w+)\}$")
 
 
 def merge_credentials(
-    base: str, telegram: str, environ: dict[str, str] | None = None
+    base: str, telegram: str, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """Merges the Telegram block into the base credentials, for ``--credentials``.
 
@@ -48,8 +48,8 @@ def merge_credentials(
     set. References stay references (no secret is written to disk), except optional
     settings that are unset, which get their default written in.
     """
-    environ = os.environ if environ is None else environ
-    if not environ.get("TELEGRAM_TOKEN"):
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if not env.get("TELEGRAM_TOKEN"):
         raise RasaException(
             "TELEGRAM_TOKEN is not set: there is no Telegram bot to run."
         )
@@ -67,7 +67,7 @@ def merge_credentials(
         for key, value in (block or {}).items():
             match = _ENV_REFERENCE.match(str(value))
             name = match.group(1) if match else None
-            if name in OPTIONAL_ENV_DEFAULTS and name not in environ:
+            if name in OPTIONAL_ENV_DEFAULTS and name not in env:
                 value = OPTIONAL_ENV_DEFAULTS[name]
             resolved[key] = value
         merged[channel] = resolved

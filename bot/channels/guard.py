@@ -291,7 +291,8 @@ class OfferedButtons:
         if not data or not data.startswith(self.CLICK_PREFIX):
             return None
         token = data[len(self.CLICK_PREFIX) :]
-        found = self._tokens.get(conversation, {}).get(token)
+        tokens = self._tokens.get(conversation)
+        found = tokens.get(token) if tokens is not None else None
         if found is None and self.shared is not None:  # offered by another instance
             found = self.shared.button(conversation, token)
         return found

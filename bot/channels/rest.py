@@ -30,7 +30,7 @@ import hmac
 import ipaddress
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Tuple
+from typing import Any, Awaitable, Callable, Dict, Mapping, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -86,15 +86,15 @@ def is_loopback(host: str | None) -> bool:
         return False  # a host name other than localhost may resolve anywhere
 
 
-def rest_token(environ: Dict[str, str] | None = None) -> str | None:
+def rest_token(environ: Mapping[str, str] | None = None) -> str | None:
     """The bearer token REST requires, or None when it stays open (loopback only).
 
     Raises:
         RestConfigError: off loopback without a token, or a token too short to trust.
     """
-    environ = os.environ if environ is None else environ
-    token = (environ.get(TOKEN_ENV) or "").strip()
-    host = environ.get(HOST_ENV)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    token = (env.get(TOKEN_ENV) or "").strip()
+    host = env.get(HOST_ENV)
     if token and len(token) < MIN_TOKEN_CHARS:
         raise RestConfigError(
             f"{TOKEN_ENV} must be at least {MIN_TOKEN_CHARS} characters; generate one "
@@ -229,10 +229,10 @@ class SafeRestInput(RestInput):
 
         @hook.route("/forget", methods=["POST"])
         async def forget(request: Request) -> HTTPResponse:
-            checked = await self.admit(request, needs_message=False)
-            if isinstance(checked, HTTPResponse):
-                return checked
-            sender, conversation, _body = checked
+            admitted = await self.admit(request, needs_message=False)
+            if isinstance(admitted, HTTPResponse):
+                return admitted
+            sender, conversation, _body = admitted
             agent = getattr(request.app.ctx, "agent", None)
             done = await forget_conversation(agent, conversation)
             text = reply_text(FORGOTTEN if done else FORGET_FAILED)
@@ -242,10 +242,10 @@ class SafeRestInput(RestInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            checked = await self.admit(request)
-            if isinstance(checked, HTTPResponse):
-                return checked
-            sender, conversation, body = checked
+            admitted = await self.admit(request)
+            if isinstance(admitted, HTTPResponse):
+                return admitted
+            sender, conversation, body = admitted
             agent = getattr(request.app.ctx, "agent", None)
             checked = check_message(body["message"], self.max_chars)
             if checked.reply:

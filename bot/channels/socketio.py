@@ -67,7 +67,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import rasa.core.channels.channel
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, Sanic, response
@@ -250,7 +250,7 @@ class WidgetSocketIOInput(SocketIOInput):
             self._max_message_chars = max_message_chars()
         return self._max_message_chars
 
-    def get_output_channel(self) -> WidgetSocketIOOutput | None:
+    def get_output_channel(self) -> OutputChannel | None:
         """Output channel for messages not triggered by a user (e.g. ``/trigger_intent``)."""
         if self.sio is None:
             return super().get_output_channel()  # warns, returns None
@@ -325,7 +325,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 super().register(app, options)
 
         socketio_webhook = _Blueprint(
-            sio, self.socketio_path, "socketio_webhook", __name__
+            sio, self.socketio_path or "/socket.io", "socketio_webhook", __name__
         )
         self.sio = sio
         namespace = self.namespace
@@ -345,7 +345,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 token = auth.get("token") if isinstance(auth, dict) else None
                 payload = (
                     rasa.core.channels.channel.decode_bearer_token(
-                        token, self.jwt_key, self.jwt_algorithm
+                        token, self.jwt_key, self.jwt_algorithm or "HS256"
                     )
                     if token
                     else None

@@ -335,11 +335,15 @@ class TelegramInput(InputChannel):
             await self._handle_callback(update["callback_query"], on_new_message, ctx)
             return
         edited = update.get("edited_message")
-        message = update.get("message")
-        if not isinstance(message, dict) and not isinstance(edited, dict):
+        sent = update.get("message")
+        message: Dict[str, Any]
+        if isinstance(sent, dict):
+            message = sent
+        elif isinstance(edited, dict):
+            message = edited
+        else:
             logger.debug(f"Telegram: ignoring update kind {sorted(update)}.")
             return
-        message = message if isinstance(message, dict) else edited
         chat = message.get("chat") or {}
         sender = message.get("from") or {}
         chat_id = chat_id_of(chat)
@@ -418,7 +422,11 @@ class TelegramInput(InputChannel):
         message = query.get("message") or {}
         chat = message.get("chat") if isinstance(message, dict) else None
         chat_id = chat_id_of(chat)
-        if chat_id is None or chat.get("type") != "private":
+        if (
+            chat_id is None
+            or not isinstance(chat, dict)
+            or chat.get("type") != "private"
+        ):
             return
         data = query.get("data")
         async with self._chat_lock(chat_id):
