@@ -88,12 +88,18 @@ class LanguageCheck:
         _detector(self.settings.languages)
 
     def cleaned(self, text: str) -> str:
-        """``text`` without KB terms, all-capital abbreviations, numbers and symbols."""
+        """``text`` without KB terms, all-capital abbreviations, numbers, symbols and the
+        foreign words English uses (``english_words``: "adios")."""
         if self._term_spans is not None:
             for start, end in sorted(self._term_spans(text), reverse=True):
                 text = text[:start] + " " + text[end:]
         words = _WORD_RE.findall(unicodedata.normalize("NFC", text))
-        return " ".join(w for w in words if len(w) >= 2 and not w.isupper())
+        english = self.settings.english_words
+        return " ".join(
+            w
+            for w in words
+            if len(w) >= 2 and not w.isupper() and w.lower() not in english
+        )
 
     def english_confidence(self, text: str) -> float | None:
         """The detector's confidence (0-1) that ``text`` is English, or None if the

@@ -42,6 +42,7 @@ FILES: Dict[str, str] = {
     "content_words.yml": "words.json",
     "language.yml": "language.json",
     "topic_frames.yml": "frames.json",
+    "scopes.yml": "scopes.json",
 }
 
 
@@ -129,6 +130,7 @@ class LanguageSettings:
     languages: Tuple[str, ...]
     max_english_confidence: float
     non_latin_share: float
+    english_words: FrozenSet[str]
     examples: Examples
 
 
@@ -151,9 +153,41 @@ class Frames:
     """All frames plus the shared word lists."""
 
     first_person: FrozenSet[str]
+    other_owners: FrozenSet[str]
     now_words: FrozenSet[str]
     symptom_words: FrozenSet[str]
     frames: Tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    """Past and hypothetical clause scopes (scopes.yml)."""
+
+    clause_breaks: FrozenSet[str]
+    question_words: FrozenSet[str]
+    past_anchors: Tuple[Pattern, ...]
+    past_recent_anchors: Tuple[Pattern, ...]
+    past_resolutions: Tuple[Pattern, ...]
+    past_vetoes: Tuple[Pattern, ...]
+    past_neutral: Tuple[Pattern, ...]
+    past_examples: Examples
+    hypothetical_cues: Tuple[Pattern, ...]
+    hypothetical_ends: Tuple[Pattern, ...]
+    hypothetical_vetoes: Tuple[Pattern, ...]
+    hypothetical_examples: Examples
+
+    def all_patterns(self) -> List[Pattern]:
+        """Every scope pattern, in definition order."""
+        return [
+            *self.past_anchors,
+            *self.past_recent_anchors,
+            *self.past_resolutions,
+            *self.past_vetoes,
+            *self.past_neutral,
+            *self.hypothetical_cues,
+            *self.hypothetical_ends,
+            *self.hypothetical_vetoes,
+        ]
 
 
 @dataclass(frozen=True)
@@ -175,6 +209,7 @@ class Lexicon:
     content_examples: Examples
     language: LanguageSettings
     frames: Frames
+    scopes: ScopeSpec
     reviewed: Dict[str, str]
 
     def pattern_files(self) -> Dict[str, PatternFile]:
@@ -371,9 +406,11 @@ def load_lexicon(directory: Path | str | None = None) -> Lexicon:
             tuple(language["languages"]),
             float(language["max_english_confidence"]),
             float(language["non_latin_share"]),
+            _words(language.get("english_words") or ""),
             _examples(language),
         ),
         frames=_frames(directory / "topic_frames.yml", raw["topic_frames.yml"], macros),
+        scopes=_scopes(directory / "scopes.yml", raw["scopes.yml"], macros),
         reviewed={name: str(data["reviewed"]) for name, data in raw.items()},
     )
 
@@ -415,9 +452,33 @@ def _frames(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Fram
         )
     return Frames(
         _words(data["first_person"]),
+        _words(data.get("other_owners") or ""),
         _words(data["now_words"]),
         _words(data["symptom_words"]),
         tuple(frames),
+    )
+
+
+def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> ScopeSpec:
+    seen: Dict[str, Path] = {}
+    past, hypothetical = data["past"], data["hypothetical"]
+
+    def group(section: Dict[str, Any], key: str) -> Tuple[Pattern, ...]:
+        return _patterns(path, key, section[key], macros, seen)
+
+    return ScopeSpec(
+        clause_breaks=_words(data["clause_breaks"]),
+        question_words=_words(data["question_words"]),
+        past_anchors=group(past, "anchors"),
+        past_recent_anchors=group(past, "recent_anchors"),
+        past_resolutions=group(past, "resolutions"),
+        past_vetoes=group(past, "vetoes"),
+        past_neutral=group(past, "neutral"),
+        past_examples=_examples(past),
+        hypothetical_cues=group(hypothetical, "cues"),
+        hypothetical_ends=group(hypothetical, "ends"),
+        hypothetical_vetoes=group(hypothetical, "vetoes"),
+        hypothetical_examples=_examples(hypothetical),
     )
 
 

@@ -84,17 +84,22 @@ class RuleSet:
                 hits.update(found)
         return [self.rules[i] for i in sorted(hits)]
 
+    def gated(self, norms: FrozenSet[str]) -> List[Rule]:
+        """Rules whose gate passes for a message with these norms: the only ones whose
+        matcher runs (the work :meth:`run` does beyond a few set look-ups)."""
+        return [
+            rule
+            for rule in self.candidates(norms)
+            if not any(group.isdisjoint(norms) for group in rule.gate)
+        ]
+
     def run(self, doc: Doc, norms: FrozenSet[str]) -> List[Match]:
         """Matches of all rules whose gate passes for this message."""
         found: List[Match] = []
-        for rule in self.candidates(norms):
-            for group in rule.gate:
-                if group.isdisjoint(norms):
-                    break
-            else:
-                found += [
-                    (rule.label, s, e, rule.pattern_id) for _, s, e in rule.matcher(doc)
-                ]
+        for rule in self.gated(norms):
+            found += [
+                (rule.label, s, e, rule.pattern_id) for _, s, e in rule.matcher(doc)
+            ]
         return found
 
 

@@ -18,7 +18,14 @@ from spacy.tokens import Doc
 
 from bot.components.safety_language import LanguageCheck, TermSpans
 from bot.components.safety_lexicon import Lexicon, default_lexicon
-from bot.components.safety_patterns import Match, PatternCompiler, RuleSet, not_excluded
+from bot.components.safety_patterns import (
+    Match,
+    PatternCompiler,
+    Rule,
+    RuleSet,
+    not_excluded,
+)
+from bot.components.safety_scope import ScopeChecker, Scopes
 from bot.components.safety_text import (
     TAG_RE,
     WORD_ANY_SCRIPT_RE,
@@ -149,6 +156,8 @@ class SafetyScreen:
         common = lex.negation_cues | lex.negation_fillers | lex.no_content_words
         compiler = PatternCompiler(self._nlp, self._canonical, lex.macros, common)
         self._red = self._categories(compiler, lex.red_flags.categories)
+        self._red_rules: Dict[str, Rule] = {r.pattern_id: r for r in self._red.rules}
+        self._scope = ScopeChecker(compiler, lex.scopes)
         self._exclusions = compiler.rule_set(lex.red_flags.exclusions, "exclude")
         self._crisis = self._categories(compiler, lex.crisis.categories)
         self._crisis_negatable = self._categories(compiler, lex.crisis.negatable)
@@ -213,22 +222,46 @@ class SafetyScreen:
             i -= 1
         return False
 
+    def _negated_inside(self, doc: Doc, match: Match) -> bool:
+        """True if a negation cue inside the match is not part of what the pattern
+        needs: without the cue the pattern still matches ("my legs are not swollen"
+        reads as "my legs are swollen", so the cue negates it; "I can not breathe"
+        without "not" no longer matches, so there the cue is the symptom).
+        """
+        _, start, end, pid = match
+        cues = [
+            i
+            for i in range(start + 1, end)
+            if doc[i].norm_ in self.lexicon.negation_cues
+        ]
+        rule = self._red_rules.get(pid)
+        for cue in cues:
+            if rule is None:
+                break
+            words = " ".join(t.text for t in doc[start:end] if t.i != cue)
+            if rule.matcher(self._doc(words, sentinel=False)):
+                return True
+        return False
+
     # -- the parts --------------------------------------------------------------------
-    def _red_flags(self, doc: Doc, norms: FrozenSet[str]) -> Tuple[Set[str], Set[str]]:
-        found: Set[str] = set()
+    def _red_flags(
+        self, doc: Doc, norms: FrozenSet[str]
+    ) -> Tuple[List[Match], Set[str]]:
+        """Red-flag matches that are not excluded or negated, and the negated labels."""
         negated: Set[str] = set()
         matches = self._red.run(doc, norms)
         if not matches:
-            return found, negated
+            return [], negated
         excluded = self._exclusions.run(doc, norms)
         kept = not_excluded(matches, excluded)
         listed = frozenset(i for _, s, e, _ in kept for i in range(s, e))
-        for label, start, _end, _pid in kept:
-            if self._negated(doc, start, listed):
-                negated.add(label)
+        found: List[Match] = []
+        for match in kept:
+            if self._negated(doc, match[1], listed) or self._negated_inside(doc, match):
+                negated.add(match[0])
             else:
-                found.add(label)
-        return found, negated
+                found.append(match)
+        return found, negated - {m[0] for m in found}
 
     def _crisis_found(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
         matches = self._crisis.run(doc, norms)
@@ -260,6 +293,16 @@ class SafetyScreen:
         empty = default_lexicon().no_content_words
         return any((len(w) >= 2 or not w.isascii()) and w not in empty for w in words)
 
+    @staticmethod
+    def _token_at(doc: Doc, char: int) -> int:
+        """Index of the token at character offset ``char`` (-1 if unknown)."""
+        if char < 0:
+            return -1
+        for token in doc:
+            if token.idx <= char < token.idx + max(len(token.text), 1):
+                return token.i
+        return -1
+
     def temperature_readings_c(self, normalised: str, doc: Doc) -> List[float]:
         """Temperatures (deg C) stated in the text; other numbers are ignored.
 
@@ -286,7 +329,18 @@ class SafetyScreen:
             self._personal_exclusions,
         ]
         matches: List[Match] = [m for rules in sets for m in rules.run(doc, norms)]
-        return {m[3] for m in matches}
+        return {m[3] for m in matches} | self._scope.explain(doc, norms)
+
+    def _first_person(self, doc: Doc) -> bool:
+        """True if the message speaks of the user or their own relative: a
+        ``first_person`` word not right after an ``other_owners`` word ("their
+        husband", "a mum at the clinic" are someone else's)."""
+        frames = self.lexicon.frames
+        return any(
+            t.norm_ in frames.first_person
+            and not (t.i > 0 and doc[t.i - 1].norm_ in frames.other_owners)
+            for t in doc
+        )
 
     def topic_frame(
         self, doc: Doc, norms: FrozenSet[str], categories: int = 1
@@ -305,9 +359,7 @@ class SafetyScreen:
         for frame in frames.frames:
             if frame.starts_with and first not in frame.starts_with:
                 continue
-            if not frame.allow_first_person and not norms.isdisjoint(
-                frames.first_person
-            ):
+            if not frame.allow_first_person and self._first_person(doc):
                 continue
             if not norms.isdisjoint(frame.none_of):
                 continue
@@ -332,21 +384,33 @@ class SafetyScreen:
         doc = self._doc(normalised)
 
         norms = frozenset(t.norm_ for t in doc)
-        red, negated = self._red_flags(doc, norms)
-        # "temperature" and "fever" count as one symptom for single_symptom frames
-        kinds = len(red - {TEMPERATURE_MENTION}) or len(red)
+        matches, negated = self._red_flags(doc, norms)
+        readings = find_readings(normalised, norms)
+        scopes = Scopes()
+        if matches or readings:
+            scopes = self._scope.scopes(doc, norms, self._negated)
+        red = {m[0] for m in matches if not scopes.is_scoped(m[1])}
+        # past history or an "if" clause: mentioned, not escalated (readings: past only)
+        mentioned: Set[str] = {m[0] for m in matches} - red
+        if scopes.past:
+            readings = [
+                r for r in readings if not scopes.is_past(self._token_at(doc, r.start))
+            ]
+        # "temperature" and "fever" count as one symptom for single_symptom frames;
+        # scoped symptoms count too ("had a fever last month, but my nose is bleeding")
+        found = red | mentioned
+        kinds = len(found - {TEMPERATURE_MENTION}) or len(found)
         frame = self.topic_frame(doc, norms, kinds) if (red or negated) else None
-        mentioned: Set[str] = set()
         if frame is not None:
             # a symptom asked about as a topic: not escalated (readings still are)
-            mentioned, red = red, set()
+            mentioned, red = mentioned | red, set()
+        elif mentioned:
+            frame = "past_scope" if scopes.past else "hypothetical_scope"
         for label, regex in self._non_latin_red:
             if regex.search(normalised):
                 red.add(label)
         verdict = judge(
-            find_readings(normalised, norms),
-            self.low_temperature_threshold_c,
-            self.temperature_threshold_c,
+            readings, self.low_temperature_threshold_c, self.temperature_threshold_c
         )
         if verdict.high:
             red.add(TEMPERATURE_REASON)

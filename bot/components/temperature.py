@@ -20,7 +20,7 @@ almost alone and nothing in the message is about the weather or storage.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import FrozenSet, Iterable, List
 
 
@@ -63,7 +63,8 @@ ENVIRONMENT_WORDS: FrozenSet[str] = _words(
     "outside outdoors weather forecast climate heatwave heat humid humidity sun sunny"
     " sunshine sunbathe sunbathing beach pool sea swim swimming fridge freezer storage"
     " store stored storing oven room shade sunburn"
-    " sunburnt suncream sunscreen spf"
+    " sunburnt suncream sunscreen spf cool holiday holidays abroad summer hotel flight"
+    " travel travelling traveling burned burnt tan tanning"
 )
 NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
     "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
@@ -104,10 +105,13 @@ class Reading:
         celsius: the value in degrees C (Fahrenheit converted, 2 decimals).
         strong: enough evidence to treat a value below the low threshold as a low
             body temperature (see the module docstring).
+        start: character offset of the number in the normalised message (-1 if
+            unknown), so the screen can tell which clause it is in.
     """
 
     celsius: float
     strong: bool
+    start: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,7 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
         celsius = round(celsius, 2)
         if READINGS_RANGE_C[0] <= celsius <= READINGS_RANGE_C[1]:
             strong = has_body_context or ((explicit or bare) and not environment)
-            readings.append(Reading(celsius, strong))
+            readings.append(Reading(celsius, strong, match.start("num")))
     return readings
 
 

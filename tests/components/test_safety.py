@@ -10,7 +10,6 @@ untouched.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -349,7 +348,9 @@ def test_explicit_negation_does_not_escalate(
 @pytest.mark.parametrize(
     "text",
     [
-        "what counts as a fever?",  # knowledge question: over-escalation by design
+        # "what counts as a fever?" alone is a topic (topic_frames.yml what_counts):
+        # knowledge answer plus the safety line; with a reading it escalates
+        "what counts as a fever? mine is 38.5",
         "what temperature should I call at?",
         "I don't think I have a fever",  # not an explicit negation
         "no fever but I'm shivering",  # one symptom negated, another not
@@ -548,14 +549,57 @@ def _shared_screen() -> SafetyScreen:
     return _SCREEN[0]
 
 
-def test_process_is_fast(component: SafetyIntentOverride) -> None:
+def _rules_run(screen: SafetyScreen, text: str) -> int:
+    """How many pattern matchers the screen runs on ``text`` (rules whose cheap word
+    gate passes); every other rule costs a set look-up at most."""
+    doc = screen._doc(normalise_text(text))
+    norms = frozenset(t.norm_ for t in doc)
+    sets = [
+        screen._red,
+        screen._exclusions,
+        screen._crisis,
+        screen._crisis_negatable,
+        screen._crisis_exclusions,
+        screen._personal,
+        screen._personal_exclusions,
+    ]
+    return sum(len(rules.gated(norms)) for rules in sets)
+
+
+def _all_rules(screen: SafetyScreen) -> int:
+    sets = [screen._red, screen._crisis, screen._personal, screen._exclusions]
+    return sum(len(rules) for rules in sets)
+
+
+# Speed itself is measured by `make bench` (and `scripts/eval_safety.py
+# --language-cost`), not by wall-clock asserts that wobble on a loaded machine. These
+# tests pin the work the screen does instead: the word-gate index must keep the
+# matchers run per message to a handful out of several hundred rules.
+def test_screen_runs_few_matchers_per_message(component: SafetyIntentOverride) -> None:
+    screen = component.screen
     texts = RED_FLAGS + NOT_RED_FLAGS + CRISIS + OTHER_LANGUAGE
-    messages = [make_message(t) for t in texts]
-    start = time.perf_counter()
-    component.process(messages)
-    per_message = (time.perf_counter() - start) / len(messages)
-    # Typically ~0.1 ms; generous bound so a loaded CI machine does not flake.
-    assert per_message < 0.005
+    counts = [_rules_run(screen, t) for t in texts]
+    assert _all_rules(screen) > 400
+    assert sum(counts) / len(counts) < 4, "the gate index no longer narrows the rules"
+    assert max(counts) <= 15
+
+
+def test_language_detector_skipped_when_a_rule_fired(
+    component: SafetyIntentOverride, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The detector is the slow part (~1-2 ms): it must not run for a red flag,
+    crisis or personal-advice message."""
+    calls: List[str] = []
+    language = component.screen.language
+    original = language.is_other_language
+    monkeypatch.setattr(
+        language, "is_other_language", lambda text: calls.append(text) or original(text)
+    )
+    for text in RED_FLAGS + CRISIS + [t for t, _ in PERSONAL_ADVICE]:
+        component.screen.screen(text)
+    assert calls == []
+    component.screen.screen("what is CAPTEM?")
+    assert calls == ["what is CAPTEM?"]
 
 
 def test_never_logs_user_text_at_info(
@@ -741,10 +785,10 @@ def test_classifier_safety_intent_without_content_is_withdrawn(
 @pytest.mark.parametrize(
     "text",
     [
-        "my lips are turning blue",  # a symptom the screen does not know: keep it
+        "he's gone a funny colour",  # a symptom the screen does not know: keep it
         "he's not alert",
         "something is very wrong",
-        "his face has dropped on one side",
+        "she just doesn't seem with it",
     ],
 )
 def test_classifier_safety_intent_with_content_is_kept(
@@ -847,10 +891,8 @@ def test_html_knowledge_question_untouched(component: SafetyIntentOverride) -> N
     assert intent_of(run(component, "<b>what is CAPTEM?</b>")) == CLASSIFIED
 
 
-def test_personal_advice_is_fast(component: SafetyIntentOverride) -> None:
+def test_personal_advice_runs_few_matchers(component: SafetyIntentOverride) -> None:
     texts = [t for t, _ in PERSONAL_ADVICE] + KNOWLEDGE_QUESTIONS + NO_CONTENT
-    messages = [make_message(t) for t in texts]
-    start = time.perf_counter()
-    component.process(messages)
-    per_message = (time.perf_counter() - start) / len(messages)
-    assert per_message < 0.005
+    counts = [_rules_run(component.screen, t) for t in texts]
+    assert sum(counts) / len(counts) < 4
+    assert max(counts) <= 15

@@ -27,6 +27,9 @@ def _patterns() -> List[Tuple[str, Pattern]]:
     found = []
     for name, pattern_file in LEXICON.pattern_files().items():
         found += [(name, p) for p in pattern_file.all_patterns()]
+    # scopes.yml: anchors, vetoes, cues, ... (their whole-message examples are in
+    # tests/components/test_safety_scope.py)
+    found += [("scopes", p) for p in LEXICON.scopes.all_patterns()]
     return found
 
 
@@ -49,12 +52,26 @@ def test_every_pattern_has_examples() -> None:
     assert all(p.matches and p.not_matches for _, p in PATTERNS)
 
 
+def test_no_pattern_is_cut_by_a_yaml_comment() -> None:
+    """An unquoted pattern with " #" (a number) is cut there by YAML, silently: the
+    number and everything after it would be lost. Such patterns must be quoted."""
+    for path in DEFAULT_DIR.glob("*.yml"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            stripped = line.strip()
+            if stripped.startswith(("pattern:", "- id:")):
+                value = stripped.split(":", 1)[1].strip()
+                if value[:1] not in ("'", '"'):
+                    assert " #" not in value, f"{path.name}:{number}: quote the pattern"
+
+
 @pytest.mark.parametrize("item", POSITIVE, ids=[_id(i) for i in POSITIVE])
 def test_pattern_fires_on_its_examples(
     screen: SafetyScreen, item: Tuple[str, Pattern, str]
 ) -> None:
     name, pattern, text = item
     assert pattern.id in screen.explain(text), f"{pattern.id} did not fire"
+    if name == "scopes":
+        return
     result = screen.screen(text)
     found = {
         "red_flags": result.red_flags,

@@ -1,0 +1,204 @@
+"""Clause scopes for the safety screen: a symptom told as PAST history or asked about
+in an IF clause is not a symptom happening now (issue 11).
+
+The wording lives in ``config/safety/scopes.yml``; this module only applies it. A message
+is cut into clauses at the ``clause_breaks`` tokens (punctuation, "but", ...).
+
+* Past: a clause with a past ``anchor`` ("years ago", "in 2021", "back in March", "as a
+  child", "my previous treatment"), or a ``recent_anchor`` ("last week", "a fortnight
+  ago") in a message that says it resolved ("it stopped", "all cleared up"), is past
+  history, unless the message has a ``veto``
+  ("again", "still", "now", "since", "came back", "the same") that no ``neutral``
+  pattern covers ("fine now", "can I still have"). Red-flag matches and temperature
+  readings in a past clause are not escalated.
+* Hypothetical: an ``if`` / ``in case`` / ``suppose`` cue opens a span that runs to an
+  ``end`` ("what", "who", "is that", "should") or a clause break. The span counts only
+  when a question goes with it (an end pattern, a "?" after it, or a question word before
+  the cue) and it holds no ``veto`` ("am", "is", "have", "now", "still", "like"). Red-flag
+  matches inside it are not escalated; temperature readings still are.
+
+Crisis wording is never scoped: "I tried to overdose last year" is still a crisis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, List, Sequence, Set, Tuple
+
+from spacy.tokens import Doc
+
+from bot.components.safety_lexicon import ScopeSpec
+from bot.components.safety_patterns import Match, PatternCompiler, not_excluded
+
+Span = Tuple[int, int]
+# (doc, token index) -> True if an explicit negation cue sits just before the token
+Negated = Callable[[Doc, int], bool]
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Token spans of one message that are past history or hypothetical."""
+
+    past: Tuple[Span, ...] = ()
+    hypothetical: Tuple[Span, ...] = ()
+
+    @staticmethod
+    def _inside(index: int, spans: Sequence[Span]) -> bool:
+        return any(start <= index < end for start, end in spans)
+
+    def is_past(self, index: int) -> bool:
+        """True if token ``index`` lies in a past clause."""
+        return self._inside(index, self.past)
+
+    def is_scoped(self, index: int) -> bool:
+        """True if token ``index`` lies in a past clause or a hypothetical span."""
+        return self._inside(index, self.past) or self._inside(index, self.hypothetical)
+
+    def __bool__(self) -> bool:
+        return bool(self.past or self.hypothetical)
+
+
+class ScopeChecker:
+    """Finds the past and hypothetical spans of a message (see the module docstring)."""
+
+    def __init__(self, compiler: PatternCompiler, spec: ScopeSpec) -> None:
+        """Compile the scope patterns of ``scopes.yml``."""
+        self.spec = spec
+        self._breaks = spec.clause_breaks
+        self._question_words = spec.question_words
+        self._anchors = compiler.rule_set(spec.past_anchors, "past_anchor")
+        self._recent = compiler.rule_set(spec.past_recent_anchors, "recent_anchor")
+        self._resolutions = compiler.rule_set(spec.past_resolutions, "resolution")
+        self._past_vetoes = compiler.rule_set(spec.past_vetoes, "past_veto")
+        self._neutral = compiler.rule_set(spec.past_neutral, "past_neutral")
+        self._cues = compiler.rule_set(spec.hypothetical_cues, "if_cue")
+        self._ends = compiler.rule_set(spec.hypothetical_ends, "if_end")
+        self._if_vetoes = compiler.rule_set(spec.hypothetical_vetoes, "if_veto")
+        self._sets = (
+            self._anchors,
+            self._recent,
+            self._resolutions,
+            self._past_vetoes,
+            self._neutral,
+            self._cues,
+            self._ends,
+            self._if_vetoes,
+        )
+
+    def explain(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
+        """Ids of every scope pattern that fires (for the lexicon's example tests)."""
+        return {m[3] for rules in self._sets for m in rules.run(doc, norms)}
+
+    def clauses(self, doc: Doc) -> List[Span]:
+        """Token spans between clause breaks (breaks excluded)."""
+        spans: List[Span] = []
+        start = 0
+        for token in doc:
+            if token.norm_ in self._breaks:
+                if token.i > start:
+                    spans.append((start, token.i))
+                start = token.i + 1
+        if start < len(doc):
+            spans.append((start, len(doc)))
+        return spans
+
+    def scopes(
+        self, doc: Doc, norms: FrozenSet[str], negated: Negated | None = None
+    ) -> Scopes:
+        """The past clauses and hypothetical spans of ``doc``.
+
+        Args:
+            doc: the tokenised message.
+            norms: its canonical norms.
+            negated: tells whether a neutral pattern is negated ("not fine now").
+        """
+        return Scopes(
+            tuple(self._past(doc, norms, negated)),
+            tuple(self._hypothetical(doc, norms)),
+        )
+
+    # -- past ----------------------------------------------------------------------------
+    def _past(
+        self, doc: Doc, norms: FrozenSet[str], negated: Negated | None
+    ) -> List[Span]:
+        anchors = self._anchors.run(doc, norms)
+        recent = self._recent.run(doc, norms)
+        if recent:
+            # "last week", "a fortnight ago": past only if it is said to be over
+            resolved = self._resolutions.run(doc, norms)
+            if negated is not None:
+                resolved = [m for m in resolved if not negated(doc, m[1])]
+            if resolved:
+                anchors += recent
+        if not anchors:
+            return []
+        vetoes = self._past_vetoes.run(doc, norms)
+        if vetoes:
+            neutral = self._neutral.run(doc, norms)
+            if negated is not None:
+                neutral = [m for m in neutral if not negated(doc, m[1])]
+            if not_excluded(vetoes, neutral):
+                return []
+        return [
+            (s, e) for s, e in self.clauses(doc) if any(s <= m[1] < e for m in anchors)
+        ]
+
+    # -- hypothetical --------------------------------------------------------------------
+    def _hypothetical(self, doc: Doc, norms: FrozenSet[str]) -> List[Span]:
+        cues = self._cues.run(doc, norms)
+        if not cues:
+            return []
+        ends = self._ends.run(doc, norms)
+        vetoes = self._if_vetoes.run(doc, norms)
+        spans: List[Span] = []
+        for _, cue_start, cue_end, _ in sorted(cues, key=lambda m: m[1]):
+            span = self._if_span(doc, cue_start, cue_end, ends)
+            if span is None:
+                continue
+            # a veto inside the span, or one that ends on the cue ("as if")
+            if any(v[1] < span[1] and v[2] > span[0] for v in vetoes):
+                continue
+            spans.append(span)
+        return spans
+
+    def _if_span(
+        self, doc: Doc, start: int, cue_end: int, ends: List[Match]
+    ) -> Span | None:
+        """The span a cue opens, if a question goes with it; else None."""
+        stop, ended = len(doc), False
+        for token in doc[cue_end:]:
+            if token.norm_ in self._breaks:
+                stop = token.i
+                break
+            if any(m[1] == token.i for m in ends):
+                stop, ended = token.i, True
+                break
+        if stop <= cue_end:
+            return None
+        if (
+            ended
+            or self._question_after(doc, stop)
+            or self._question_before(doc, start)
+        ):
+            return (start, stop)
+        return None
+
+    def _question_after(self, doc: Doc, stop: int) -> bool:
+        """A "?" in the same sentence after ``stop``, or the next clause opens with a
+        question word ("..., is that a clot?")."""
+        rest = [t.norm_ for t in doc[stop:]]
+        for i, norm in enumerate(rest):
+            if norm in (".", "!"):
+                return False
+            if norm == "?":
+                return True
+            if i == 1 and norm in self._question_words:
+                return True
+        return False
+
+    def _question_before(self, doc: Doc, start: int) -> bool:
+        """A question word opens the sentence the cue is in ("what do I do if ...")."""
+        i = start - 1
+        while i >= 0 and doc[i].norm_ not in (".", "!", "?"):
+            i -= 1
+        return i + 1 < start and doc[i + 1].norm_ in self._question_words
