@@ -413,7 +413,10 @@ def test_cli_reports_malformed_scripts_without_running(
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert f"{bad}, conversation 'A', step 1: unknown KB entry 'x'" in err
+    assert (
+        f"{bad}, conversation 'A', step 1, field 'kb_entry': unknown KB entry 'x'"
+        in err
+    )
     assert "Traceback" not in err
 
 
