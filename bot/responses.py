@@ -11,8 +11,8 @@ Placeholders are filled exactly as Rasa's response templating fills them
 
 * the deployment settings (:func:`settings_values`: ``{helpline}``,
   ``{emergency_number}``, ``{crisis_line}`` and the four ``{temperature_*}`` numbers,
-  from ``config/safety.yml``), which the Rasa server's NLG (``bot/nlg.py``) also fills,
-  so no reply depends on how the model was trained;
+  from ``config/safety.yml``), the same values that the Rasa server fills from the slots
+  of ``bot/domain/settings.generated.yml``;
 * the values the caller passes (``title="CAPTEM"``).
 
 A placeholder with no value is an error (:class:`KeyError`), never sent as ``{name}``.
