@@ -12,6 +12,12 @@ RASA := $(PY) -m bot.cli
 # VERBOSE=1 (make run VERBOSE=1) prints every third-party warning and log line again.
 VERBOSE ?=
 export VERBOSE
+# bot/warnings_filter.py QUIET_ENV, for what runs without that module (pytest); a test
+# (tests/scripts/test_warnings_filter.py) keeps the two equal.
+ifeq ($(VERBOSE),)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+endif
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RESULTS := results

@@ -17,7 +17,8 @@ as before.
 3. drops rasa_sdk's one INFO line per registered action (:data:`QUIET_LOG_LINES`);
 4. sets :data:`QUIET_ENV` (TensorFlow's C++ log level, SQLAlchemy's 2.0 notice) in
    ``os.environ`` unless already set, for this process and the servers it starts
-   (``scripts.paths.child_env`` adds them too).
+   (``scripts.paths.child_env`` adds them too; the Makefile exports the same two for
+   what runs without this module, such as pytest).
 
 Who calls it, first thing: ``bot.cli`` (``netchemo-rasa``, which runs every Rasa command of
 the Makefile and the Rasa server of ``make run``), the action server and each script's

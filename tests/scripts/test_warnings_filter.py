@@ -134,3 +134,11 @@ def test_a_rasa_process_prints_none_of_them() -> None:
     assert "Warning" not in quiet, quiet[:2000]
     loud = rasa_imports("1")  # the same imports do warn: the test can fail
     assert "pkg_resources is deprecated" in loud
+
+
+def test_the_makefile_exports_the_same_quiet_environment() -> None:
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    block = lines[lines.index("ifeq ($(VERBOSE),)") + 1 :]
+    block = block[: block.index("endif")]
+    exported = dict(line.removeprefix("export ").split(" ?= ") for line in block)
+    assert exported == warnings_filter.QUIET_ENV
