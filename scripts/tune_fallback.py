@@ -23,6 +23,22 @@ from scripts.eval_nlu import FALLBACK, IN_SCOPE, button_rate, macro_f1
 from scripts.paths import ROOT
 
 HINT_FROM = {"ask_capabilities", "ask_what_is"}
+KEEP_INTENTS = {"followup_topic"}  # the hint's keep_intents in config.yml
+# The retrieval step's no_term_intents in config.yml: knowledge readings that nearly always
+# name a KB term.
+NO_TERM_INTENTS = frozenset(
+    {
+        "ask_what_is",
+        "ask_is_chemo",
+        "ask_why_not_chemo",
+        "ask_which_chemo",
+        "ask_how_given",
+        "ask_side_effects",
+        "ask_brand_name",
+        "ask_does_chemo_work",
+        "ask_future_of_chemo",
+    }
+)
 # The safety layer puts the intent it forces first with confidence 1.0, above the classifier's
 # ranking; the classifier itself is never that sure of an unsure message.
 FORCED = 0.9999
@@ -95,9 +111,13 @@ def replay(
     neighbour: tuple[str, float] | None,
     broad: frozenset,
     floor: float = 0.0,
-    hint_floor: float = 0.4,
+    hint_floor: float = 0.0,
+    no_term_oos: float = 0.0,
 ) -> str:
-    """The final intent of one message under one setting."""
+    """The final intent of one message under one setting: the fallback classifier, the
+    retrieval step (unsure messages; term-less knowledge readings like an off-topic
+    example when ``no_term_oos`` is set) and the knowledge-intent hint, as config.yml
+    runs them."""
     ranking = [(n, c) for n, c in row["ranking"] if n != FALLBACK]
     if not ranking:
         return row["predicted"]
@@ -106,9 +126,20 @@ def replay(
         return row["predicted"]  # forced by the safety layer or the hint: unchanged
     second = ranking[1][1] if len(ranking) > 1 else 0.0
     unsure = conf < threshold or conf - second < ambiguity
-    if not unsure:
-        return top
     named = [t for t in row["terms"] if t not in broad]
+    if not unsure:
+        if (
+            no_term_oos
+            and top in NO_TERM_INTENTS
+            and not row["terms"]
+            and neighbour is not None
+            and neighbour[0] == "out_of_scope"
+            and neighbour[1] >= no_term_oos
+        ):
+            return "out_of_scope"
+        if top in HINT_FROM - {"ask_what_is"} and named:
+            return "ask_what_is"
+        return top
     readings = dict(ranking[:2])
     if (
         neighbour is not None
@@ -120,6 +151,8 @@ def replay(
         return neighbour[0]
     if top == "out_of_scope" and not row["terms"]:
         return "out_of_scope"
+    if top in KEEP_INTENTS:
+        return top if named else FALLBACK
     if top in HINT_FROM and named and conf >= hint_floor:
         return "ask_what_is"
     return FALLBACK
@@ -153,8 +186,8 @@ def main() -> int:
     parser.add_argument(
         "--report",
         type=float,
-        nargs=4,
-        metavar=("THRESHOLD", "AMBIGUITY", "MIN_SIM", "FLOOR"),
+        nargs=5,
+        metavar=("THRESHOLD", "AMBIGUITY", "MIN_SIM", "FLOOR", "NO_TERM_OOS"),
         help="also print the per-intent table and confusions of this one setting",
     )
     parser.add_argument("--show-errors", type=int, default=0)
@@ -176,10 +209,11 @@ def main() -> int:
         (0.0, 0.05),  # ambiguity threshold
         (0.3, 0.4, 0.5, 0.6, 0.7, 2.0),  # retrieval minimum similarity (2.0: none)
         (0.0, 0.1, 0.2, 0.3),  # minimum classifier confidence of the retrieved reading
+        (0.0, 0.3, 0.4, 0.5, 0.6),  # term-less off-topic rule's similarity (0: off)
     )
 
     def run(setting: tuple[float, ...], rows: list[dict[str, Any]]) -> list[str]:
-        threshold, ambiguity, min_similarity, floor = setting
+        threshold, ambiguity, min_similarity, floor, no_term = setting
         return [
             replay(
                 r,
@@ -189,6 +223,7 @@ def main() -> int:
                 nearest[id(r)],
                 broad,
                 floor=floor,
+                no_term_oos=no_term,
             )
             for r in rows
         ]
@@ -204,13 +239,16 @@ def main() -> int:
             )
         )
     results.sort(key=lambda kv: (-kv[1]["cv"]["macro_f1"], kv[1]["cv"]["buttons"]))
-    head = "threshold ambiguity min_sim floor | CV: accuracy macro_f1 buttons wrong"
+    head = (
+        "threshold ambiguity min_sim floor no_term | "
+        "CV: accuracy macro_f1 buttons wrong"
+    )
     print(head + (" | dev: accuracy macro_f1 buttons" if "dev" in sets else ""))
     shown = [kv for kv in results if kv[1]["cv"]["buttons"] <= args.max_buttons]
-    for (t, a, s, f), sc in shown[: args.top]:
+    for (t, a, s, f, o), sc in shown[: args.top]:
         cv = sc["cv"]
         line = (
-            f"{t:9.2f} {a:9.2f} {s:7.2f} {f:5.2f} |     {cv['accuracy']:.3f}    "
+            f"{t:9.2f} {a:9.2f} {s:7.2f} {f:5.2f} {o:7.2f} |     {cv['accuracy']:.3f}    "
             f"{cv['macro_f1']:.3f}    {cv['buttons']:.3f}   {cv['wrong']:.3f}"
         )
         if "dev" in sc:
@@ -234,7 +272,7 @@ def main() -> int:
                 + ", ".join(f"{k} {v:.3f}" for k, v in totals.items())
             )
             print(per_intent_report(replayed, args.show_errors))
-    for ref in ((0.5, 0.05, 2.0, 0.0), (0.4, 0.05, 2.0, 0.0)):
+    for ref in ((0.5, 0.05, 2.0, 0.0, 0.0), (0.4, 0.05, 2.0, 0.0, 0.0)):
         sc = next(v for k, v in results if k == ref)
         print(
             f"without retrieval {ref[:2]}: "

@@ -27,7 +27,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -124,7 +124,11 @@ class SampleRetrievalIntent(GraphComponent):
     Config: ``encoder`` (``tfidf`` or ``minilm``), ``min_similarity`` (cosine, default 0.7),
     ``top_k`` (the example's intent must be among the classifier's top k readings, default
     2), ``min_confidence`` (and have at least this classifier confidence, default 0),
-    ``kb_dir``.
+    ``kb_dir``. And ``no_term_out_of_scope`` (default 0: off): a knowledge reading
+    (``no_term_intents``) of a message that names no KB term at all, whose nearest
+    example is ``out_of_scope`` at least this similar, becomes ``out_of_scope``.
+    Nearly every knowledge question names a KB term ("what is gout" does not), so only
+    those few messages are encoded.
     """
 
     @staticmethod
@@ -135,6 +139,10 @@ class SampleRetrievalIntent(GraphComponent):
             "min_similarity": 0.7,
             "top_k": 2,
             "min_confidence": 0.0,
+            "no_term_out_of_scope": 0.0,
+            "no_term_intents": [],
+            "out_of_scope_intent": "out_of_scope",
+            "entity": "kb_term",
             "kb_dir": None,
         }
 
@@ -160,7 +168,9 @@ class SampleRetrievalIntent(GraphComponent):
     def _shown(self, text: str | None) -> str:
         """What the index compares: the text itself for the encoder, else KB kinds."""
         if self._dense:
-            return " ".join((text or "").split())
+            from bot.components.sentence_encoder import normalised
+
+            return normalised(text)
         return SampleIndex.placeholder_text(text or "", self._matcher)
 
     def _build(
@@ -221,41 +231,67 @@ class SampleRetrievalIntent(GraphComponent):
         return component
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Give an unsure message the intent of a close example, where one agrees."""
+        """Give an unsure message the intent of a close example, where one agrees; read a
+        term-less knowledge question that resembles an off-topic one as off-topic."""
         if self._index is None:
             return messages
         for message in messages:
-            if (message.get(INTENT) or {}).get("name") != FALLBACK:
-                continue
-            ranking = [
-                r
-                for r in message.get(INTENT_RANKING_KEY) or []
-                if r.get("name") != FALLBACK
-            ]
-            found = self._index.nearest(self._shown(message.get(TEXT)))
-            if found is None or found[1] < self._config["min_similarity"]:
-                continue
-            chosen = next(
-                (
-                    r
-                    for r in ranking[: self._config["top_k"]]
-                    if r.get("name") == found[0]
-                ),
-                None,
-            )
-            if (
-                chosen is None
-                or (chosen.get("confidence") or 0.0) < self._config["min_confidence"]
-            ):
-                continue
-            logger.debug("unsure message resolved to %s (%.2f)", found[0], found[1])
-            message.set(INTENT, dict(chosen), add_to_output=True)
-            message.set(
-                INTENT_RANKING_KEY,
-                [dict(chosen), *[r for r in ranking if r is not chosen]],
-                add_to_output=True,
-            )
+            name = (message.get(INTENT) or {}).get("name")
+            if name == FALLBACK:
+                self._resolve_unsure(message)
+            elif name in self._config["no_term_intents"]:
+                self._check_off_topic(message)
         return messages
+
+    def _resolve_unsure(self, message: Message) -> None:
+        ranking = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") != FALLBACK
+        ]
+        found = self._index.nearest(self._shown(message.get(TEXT)))
+        if found is None or found[1] < self._config["min_similarity"]:
+            return
+        chosen = next(
+            (r for r in ranking[: self._config["top_k"]] if r.get("name") == found[0]),
+            None,
+        )
+        if (
+            chosen is None
+            or (chosen.get("confidence") or 0.0) < self._config["min_confidence"]
+        ):
+            return
+        logger.debug("unsure message resolved to %s (%.2f)", found[0], found[1])
+        self._switch(message, chosen)
+
+    def _check_off_topic(self, message: Message) -> None:
+        threshold = self._config["no_term_out_of_scope"]
+        if not threshold or any(
+            e.get("entity") == self._config["entity"]
+            for e in message.get(ENTITIES) or []
+        ):
+            return
+        found = self._index.nearest(self._shown(message.get(TEXT)))
+        target = self._config["out_of_scope_intent"]
+        if found is None or found[0] != target or found[1] < threshold:
+            return
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        confidence = next(
+            (r.get("confidence") for r in ranking if r.get("name") == target), None
+        )
+        logger.debug("term-less knowledge reading is off-topic (%.2f)", found[1])
+        self._switch(message, {"name": target, "confidence": confidence or found[1]})
+
+    @staticmethod
+    def _switch(message: Message, chosen: Dict[str, Any]) -> None:
+        """Make ``chosen`` the intent, first in the ranking (``nlu_fallback`` dropped)."""
+        ranking = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get("name") not in (FALLBACK, chosen.get("name"))
+        ]
+        message.set(INTENT, dict(chosen), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(chosen), *ranking], add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to add to the training data."""

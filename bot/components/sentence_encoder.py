@@ -17,8 +17,9 @@ import json
 import logging
 import math
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -28,6 +29,12 @@ MAX_TOKENS = 128  # longer messages are cut: intent is nearly always clear by th
 # One message's matrices are a few rows high: BLAS threads only fight over the two cores
 # (measured under load: 72-99 ms with 2 threads, 19-44 ms with 1). Batches keep them.
 SINGLE_MESSAGE_THREADS = 1
+RECENT = 256  # single-message vectors kept, so the featurizer and retrieval share one
+
+
+def normalised(text: str | None) -> str:
+    """The text as the encoder sees it: whitespace runs collapsed."""
+    return " ".join((text or "").split())
 
 
 class EncoderUnavailable(RuntimeError):
@@ -166,6 +173,9 @@ class SentenceEncoder:
         self.w.pop("pooler.dense.weight", None)
         self.w.pop("pooler.dense.bias", None)
         self._threads = None  # threadpoolctl controller, made on first single encode
+        self._recent: OrderedDict[Tuple[str, int], np.ndarray] = OrderedDict()
+        # The last batch call's vectors: training featurizes and indexes the same texts.
+        self._last_batch: Dict[Tuple[str, int], np.ndarray] = {}
 
     def _layer(self, i: int, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One BERT layer over a batch ``h`` (batch, tokens, dim); ``mask`` is 0 for real
@@ -203,8 +213,11 @@ class SentenceEncoder:
             out + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
         )
 
-    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length sentence vectors (len(texts), 384), padded batches as BERT does."""
+    def encode_batch(
+        self, texts: Sequence[str], layers: int | None = None
+    ) -> np.ndarray:
+        """Unit-length sentence vectors (len(texts), 384), padded batches as BERT does;
+        ``layers`` stops after that many BERT layers (all of them by default)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = [self.tokenizer.encode(t or "") for t in texts]
@@ -224,28 +237,53 @@ class SentenceEncoder:
             h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
         )
         mask = (1.0 - real) * -1e9
-        for i in range(self.layers):
+        for i in range(self.layers if layers is None else min(layers, self.layers)):
             h = self._layer(i, h, mask)
         pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
         return (pooled / norms).astype(np.float32)
 
-    def encode(self, text: str) -> np.ndarray:
-        """The unit-length sentence vector of ``text``, on one BLAS thread."""
+    def encode(self, text: str, layers: int | None = None) -> np.ndarray:
+        """The unit-length sentence vector of ``text``, on one BLAS thread; the last
+        few hundred are remembered."""
+        key = (text or "", layers or self.layers)
+        found = self._recent.get(key)
+        if found is None:
+            found = self._last_batch.get(key)
+        if found is not None:
+            self._recent[key] = found
+            self._recent.move_to_end(key)
+            return found
         if self._threads is None:
             from threadpoolctl import ThreadpoolController
 
             self._threads = ThreadpoolController()  # finds the BLAS libraries once
         with self._threads.limit(limits=SINGLE_MESSAGE_THREADS, user_api="blas"):
-            return self.encode_batch([text])[0]
+            vector = self.encode_batch([text], layers)[0]
+        self._recent[key] = vector
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return vector
 
-    def encode_many(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
-        """Vectors for many texts, in batches of similar length (padding costs time)."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+    def encode_many(
+        self, texts: Sequence[str], batch: int = 32, layers: int | None = None
+    ) -> np.ndarray:
+        """Vectors for many texts, in batches of similar length (padding costs time).
+        Texts of the previous call are not encoded again."""
+        depth = layers or self.layers
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = []
+        for i, text in enumerate(texts):
+            found = self._last_batch.get((text or "", depth))
+            if found is None:
+                todo.append(i)
+            else:
+                out[i] = found
+        order = sorted(todo, key=lambda i: len(texts[i] or ""))
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
-            out[chunk] = self.encode_batch([texts[i] for i in chunk])
+            out[chunk] = self.encode_batch([texts[i] for i in chunk], layers)
+        self._last_batch = {(t or "", depth): out[i] for i, t in enumerate(texts)}
         return out
 
 

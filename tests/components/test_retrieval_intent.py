@@ -109,3 +109,74 @@ def test_a_reading_below_the_confidence_floor_keeps_the_buttons(tmp_path: Path) 
         [unsure("what is captem", ["ask_what_is", "ask_is_chemo"])]
     )
     assert msg.get("intent")["name"] == "nlu_fallback"  # ask_what_is only had 0.45
+
+
+@pytest.fixture
+def off_topic_rule(tmp_path: Path) -> SampleRetrievalIntent:
+    """The dense index with the term-less off-topic rule on for two knowledge intents."""
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("retrieval")
+    config = {
+        **SampleRetrievalIntent.get_default_config(),
+        "encoder": "minilm",
+        "min_similarity": 0.5,
+        "no_term_out_of_scope": 0.5,
+        "no_term_intents": ["ask_what_is", "ask_how_given"],
+    }
+    component = SampleRetrievalIntent.create(config, storage, resource, None)
+    component.train(
+        TrainingData(
+            training_examples=[Message.build(text=t, intent=i) for t, i in SAMPLES]
+        )
+    )
+    return SampleRetrievalIntent.load(config, storage, resource, None)
+
+
+def confident(text: str, intent: str, entities: List[dict] | None = None) -> Message:
+    msg = Message.build(text=text)
+    msg.set("intent", {"name": intent, "confidence": 0.8})
+    msg.set(
+        "intent_ranking",
+        [
+            {"name": intent, "confidence": 0.8},
+            {"name": "out_of_scope", "confidence": 0.15},
+        ],
+    )
+    msg.set("entities", entities or [])
+    return msg
+
+
+def test_term_less_knowledge_reading_like_an_off_topic_example_is_off_topic(
+    off_topic_rule,
+) -> None:
+    (msg,) = off_topic_rule.process(
+        [confident("what will the weather be like tomorrow", "ask_what_is")]
+    )
+    assert msg.get("intent") == {"name": "out_of_scope", "confidence": 0.15}
+    assert [r["name"] for r in msg.get("intent_ranking")] == [
+        "out_of_scope",
+        "ask_what_is",
+    ]
+
+
+def test_a_named_kb_term_keeps_the_knowledge_reading(off_topic_rule) -> None:
+    term = {"entity": "kb_term", "value": "captem", "start": 0, "end": 6}
+    (msg,) = off_topic_rule.process(
+        [confident("what will the weather be like tomorrow", "ask_what_is", [term])]
+    )
+    assert msg.get("intent")["name"] == "ask_what_is"
+
+
+def test_a_nearest_knowledge_example_keeps_the_reading(off_topic_rule) -> None:
+    (msg,) = off_topic_rule.process([confident("how is it given", "ask_how_given")])
+    assert msg.get("intent")["name"] == "ask_how_given"
+
+
+def test_intents_outside_the_rule_and_the_default_config_are_left_alone(
+    off_topic_rule, trained
+) -> None:
+    weather = "what will the weather be like tomorrow"
+    (msg,) = off_topic_rule.process([confident(weather, "ask_side_effects")])
+    assert msg.get("intent")["name"] == "ask_side_effects"
+    (msg,) = trained.process([confident(weather, "ask_what_is")])
+    assert msg.get("intent")["name"] == "ask_what_is"  # off unless configured

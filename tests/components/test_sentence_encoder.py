@@ -72,12 +72,29 @@ def test_one_message_is_encoded_on_one_blas_thread_and_the_limit_is_lifted(
     seen: list = []
     real = type(encoder).encode_batch
 
-    def spy(self, texts):
+    def spy(self, texts, layers=None):
         seen.append(blas_threads())
-        return real(self, texts)
+        return real(self, texts, layers)
 
     monkeypatch.setattr(type(encoder), "encode_batch", spy)
-    vector = encoder.encode("is lanreotide chemo")
+    vector = encoder.encode("a sentence no other test encodes: blas threads")
     assert seen and seen[0] and all(n == 1 for n in seen[0])
     assert blas_threads() == before
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+def test_recent_vectors_are_reused_not_encoded_again(encoder, monkeypatch) -> None:
+    calls: list = []
+    real = type(encoder).encode_batch
+
+    def spy(self, texts, layers=None):
+        calls.append(list(texts))
+        return real(self, texts, layers)
+
+    monkeypatch.setattr(type(encoder), "encode_batch", spy)
+    batch = encoder.encode_many(["reuse test one", "reuse test two"])
+    again = encoder.encode("reuse test two")  # from the batch, as in training
+    twice = [encoder.encode("reuse test three") for _ in range(2)]
+    assert calls == [["reuse test one", "reuse test two"], ["reuse test three"]]
+    assert np.array_equal(batch[1], again) and np.array_equal(*twice)
+    assert not np.array_equal(encoder.encode("reuse test three", layers=2), twice[0])
