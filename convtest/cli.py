@@ -10,8 +10,9 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, FrozenSet, List, Sequence, Tuple
+from typing import Any
 
 from convtest import report
 from convtest.client import DEFAULT_URL, ConversationResult, new_run_id, run_all
@@ -112,7 +113,7 @@ def _load_kb() -> Any:
     return load_kb()
 
 
-def _kb_ids() -> FrozenSet[str]:
+def _kb_ids() -> frozenset[str]:
     """Ids of every KB entry."""
     return frozenset(_load_kb().entries)
 
@@ -121,11 +122,11 @@ async def _run(
     conversations: Sequence[Conversation],
     catalog: ResponseCatalog,
     args: argparse.Namespace,
-) -> Tuple[List[ConversationResult], float]:
+) -> tuple[list[ConversationResult], float]:
     """Run everything (starting the bot first if no --url); returns results and run time."""
     run_id = new_run_id()
 
-    async def timed(url: str) -> Tuple[List[ConversationResult], float]:
+    async def timed(url: str) -> tuple[list[ConversationResult], float]:
         started = time.perf_counter()
         results = await run_all(
             conversations, catalog, url, args.concurrency, args.timeout, run_id

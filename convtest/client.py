@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Sequence
 
 import aiohttp
 
@@ -27,7 +27,7 @@ class StepResult:
         None  # the text actually sent (a button's payload for button steps)
     )
     reply: Reply | None = None
-    failures: List[Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     error: str | None = None  # could not send, or the server misbehaved
     seconds: float = 0.0
 
@@ -43,7 +43,7 @@ class ConversationResult:
 
     conversation: Conversation
     sender: str
-    steps: List[StepResult] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
     not_run: int = 0  # steps skipped after an error
     seconds: float = 0.0
 
@@ -163,7 +163,7 @@ async def run_all(
     concurrency: int = 8,
     timeout: float = 60.0,
     run_id: str | None = None,
-) -> List[ConversationResult]:
+) -> list[ConversationResult]:
     """Run conversations with at most ``concurrency`` in flight; results keep script order."""
     run_id = run_id or new_run_id()
     limit = asyncio.Semaphore(max(1, concurrency))

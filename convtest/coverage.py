@@ -10,8 +10,8 @@ punctuation ignored) that reach an entry; pressed buttons reach an entry but are
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Collection, Dict, List, Sequence, Set
 
 from convtest.client import ConversationResult
 from convtest.script import Conversation, Step
@@ -26,17 +26,17 @@ def wording_key(text: str) -> str:
 class CoverageReport:
     """Reach per KB entry."""
 
-    reached_by: Dict[str, int]  # entry id -> steps that reach it
-    wordings: Dict[str, Set[str]]  # entry id -> distinct typed wordings
+    reached_by: dict[str, int]  # entry id -> steps that reach it
+    wordings: dict[str, set[str]]  # entry id -> distinct typed wordings
     min_wordings: int
 
     @property
-    def missing(self) -> List[str]:
+    def missing(self) -> list[str]:
         """Entries no step reaches."""
         return sorted(e for e, n in self.reached_by.items() if n == 0)
 
     @property
-    def thin(self) -> List[str]:
+    def thin(self) -> list[str]:
         """Entries reached by fewer than ``min_wordings`` distinct typed questions."""
         return sorted(e for e, w in self.wordings.items() if len(w) < self.min_wordings)
 
@@ -78,8 +78,8 @@ def compute_coverage(
     min_wordings: int = 1,
 ) -> CoverageReport:
     """Coverage from the scripts (``results`` None) or from the replies of a run."""
-    reached: Dict[str, int] = {e: 0 for e in kb_ids}
-    wordings: Dict[str, Set[str]] = {e: set() for e in kb_ids}
+    reached: dict[str, int] = {e: 0 for e in kb_ids}
+    wordings: dict[str, set[str]] = {e: set() for e in kb_ids}
 
     def count(step: Step, entry: str) -> None:
         if entry not in reached:

@@ -9,8 +9,9 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, TextIO
+from typing import TextIO
 
 from convtest.client import ConversationResult, StepResult
 from convtest.domain import normalise_space
@@ -43,7 +44,7 @@ def _shorten(text: str, limit: int | None) -> str:
     return text
 
 
-def format_step(step_result: StepResult, full: bool = True) -> List[str]:
+def format_step(step_result: StepResult, full: bool = True) -> list[str]:
     """Lines for one turn: what was said, what the bot said, what failed."""
     step = step_result.step
     turn = f" (turn {step_result.turn}/{step.repeat})" if step.repeat > 1 else ""
@@ -86,7 +87,7 @@ def format_step(step_result: StepResult, full: bool = True) -> List[str]:
     return lines
 
 
-def format_conversation(result: ConversationResult, verbose: bool = False) -> List[str]:
+def format_conversation(result: ConversationResult, verbose: bool = False) -> list[str]:
     """Header line, plus the transcript when it failed (or always with ``verbose``)."""
     conv = result.conversation
     status = "PASS" if result.passed else ("ERROR" if result.errored else "FAIL")
@@ -111,7 +112,7 @@ def format_report(
     verbose: bool = False,
 ) -> str:
     """The whole report: failures first in detail, then a summary line."""
-    lines: List[str] = [f"Conversation tests against {url}", ""]
+    lines: list[str] = [f"Conversation tests against {url}", ""]
     for result in results:
         lines.extend(format_conversation(result, verbose))
     passed = sum(r.passed for r in results)
@@ -142,7 +143,7 @@ def write_junit(
     results: Sequence[ConversationResult], path: Path, seconds: float
 ) -> None:
     """Write JUnit XML: one test suite per script file, one test case per conversation."""
-    suites: Dict[str, List[ConversationResult]] = OrderedDict()
+    suites: dict[str, list[ConversationResult]] = OrderedDict()
     for result in results:
         suites.setdefault(result.conversation.path, []).append(result)
     root = ET.Element("testsuites", name="conversations", time=f"{seconds:.3f}")

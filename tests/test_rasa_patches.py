@@ -6,8 +6,9 @@ import asyncio
 import hashlib
 import inspect
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict
+from typing import Any
 
 import pytest
 from jsonschema import ValidationError, validate
@@ -110,7 +111,7 @@ async def hung_server() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-def run_parts() -> Dict[str, Any]:
+def run_parts() -> dict[str, Any]:
     """A domain, NLG, tracker and output channel like the Rasa server's."""
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.nlg import TemplatedNaturalLanguageGenerator

@@ -14,8 +14,8 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
 
@@ -84,7 +84,7 @@ class TcpProxy:
         self.port = int(sock.getsockname()[1])
         sock.close()
         self._server: socket.socket | None = None
-        self._conns: List[socket.socket] = []
+        self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
 
     def start(self) -> TcpProxy:

@@ -12,9 +12,10 @@ import re
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from tests.cluster.conftest import TcpProxy
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def post(url: str, sender: str, message: str) -> Tuple[int, List[Dict[str, Any]]]:
+def post(url: str, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
     body = json.dumps({"sender": sender, "message": message}).encode()
     request = urllib.request.Request(
         url, data=body, headers={"content-type": "application/json"}
@@ -38,11 +39,11 @@ def post(url: str, sender: str, message: str) -> Tuple[int, List[Dict[str, Any]]
         return err.code, []
 
 
-def texts(reply: List[Dict[str, Any]]) -> str:
+def texts(reply: list[dict[str, Any]]) -> str:
     return " ".join(m.get("text", "") for m in reply)
 
 
-def kb_ids(reply: List[Dict[str, Any]]) -> List[str]:
+def kb_ids(reply: list[dict[str, Any]]) -> list[str]:
     return [
         m["custom"]["kb_answer"]["id"]
         for m in reply
@@ -55,7 +56,7 @@ def first_words(text: str, n: int = 6) -> str:
 
 
 @pytest.fixture(scope="module")
-def sentences() -> Dict[str, str]:
+def sentences() -> dict[str, str]:
     messages = yaml.safe_load((ROOT / "kb" / "messages.yml").read_text())["messages"]
     urgent = yaml.safe_load((ROOT / "bot" / "domain" / "safety.yml").read_text())
     first = urgent["responses"]["utter_urgent_red_flag"][0]["text"]
@@ -63,7 +64,7 @@ def sentences() -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def proxies() -> Iterator[Dict[str, TcpProxy]]:
+def proxies() -> Iterator[dict[str, TcpProxy]]:
     out = {"pg": TcpProxy(5432).start(), "redis": TcpProxy(6379).start()}
     yield out
     for proxy in out.values():
@@ -75,7 +76,7 @@ def cluster(
     model: Path,
     pg_url: str,
     redis_url: str,
-    proxies: Dict[str, TcpProxy],
+    proxies: dict[str, TcpProxy],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
     config = ClusterConfig.in_folder(
@@ -96,7 +97,7 @@ def db(pg_url: str) -> Iterator[sa.engine.Engine]:
     engine.dispose()
 
 
-def user_turns(db: sa.engine.Engine, conversation: str) -> List[str]:
+def user_turns(db: sa.engine.Engine, conversation: str) -> list[str]:
     with db.connect() as conn:
         rows = conn.execute(
             sa.text(
@@ -137,7 +138,7 @@ def test_twenty_concurrent_messages_through_nginx(cluster: Cluster, db) -> None:
 
 
 def test_database_unreachable_gets_a_kind_reply_and_recovers(
-    cluster: Cluster, proxies: Dict[str, TcpProxy], db, sentences
+    cluster: Cluster, proxies: dict[str, TcpProxy], db, sentences
 ) -> None:
     sender = f"pg{secrets.token_hex(4)}"
     assert kb_ids(post(cluster.config.rest_url, sender, "what is CAPTEM?")[1])
@@ -158,7 +159,7 @@ def test_database_unreachable_gets_a_kind_reply_and_recovers(
 
 
 def test_redis_unreachable_still_answers(
-    cluster: Cluster, proxies: Dict[str, TcpProxy], db
+    cluster: Cluster, proxies: dict[str, TcpProxy], db
 ) -> None:
     sender = f"rd{secrets.token_hex(4)}"
     proxies["redis"].stop()

@@ -6,8 +6,9 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ class Client:
         self.servers = servers
         self.url = servers.config.rest_url
 
-    def raw(self, body: bytes) -> Tuple[int, Any]:
+    def raw(self, body: bytes) -> tuple[int, Any]:
         request = urllib.request.Request(
             self.url, data=body, headers={"content-type": "application/json"}
         )
@@ -43,7 +44,7 @@ class Client:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
 
-    def ask(self, sender: str, message: str) -> List[Dict[str, Any]]:
+    def ask(self, sender: str, message: str) -> list[dict[str, Any]]:
         status, body = self.raw(
             json.dumps({"sender": sender, "message": message}).encode()
         )
@@ -52,9 +53,9 @@ class Client:
 
 
 @pytest.fixture(scope="session")
-def responses() -> Dict[str, str]:
+def responses() -> dict[str, str]:
     """Domain response texts by name (first variant)."""
-    out: Dict[str, str] = {}
+    out: dict[str, str] = {}
     for path in (ROOT / "bot" / "domain").glob("*.yml"):
         for name, variants in (
             yaml.safe_load(path.read_text()).get("responses") or {}

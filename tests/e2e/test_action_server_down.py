@@ -11,8 +11,9 @@ import re
 import signal
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -36,13 +37,13 @@ def as_regex(template: str) -> str:
     return ".+".join(re.escape(part) for part in re.split(r"{\w+}", template.strip()))
 
 
-def timed(client: Client, user: str, text: str) -> Tuple[List[Dict[str, Any]], float]:
+def timed(client: Client, user: str, text: str) -> tuple[list[dict[str, Any]], float]:
     started = time.monotonic()
     out = client.ask(user, text)
     return out, time.monotonic() - started
 
 
-def texts(messages: List[Dict[str, Any]]) -> List[str]:
+def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m["text"] for m in messages if "text" in m]
 
 
@@ -63,7 +64,7 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         running.stop()
 
 
-def check_safety_replies(client: Client, responses: Dict[str, str]) -> None:
+def check_safety_replies(client: Client, responses: dict[str, str]) -> None:
     urgent = as_regex(responses["utter_urgent_red_flag"])
     crisis = as_regex(responses["utter_crisis"])
     disclaimer = responses["utter_disclaimer"].strip()
@@ -84,7 +85,7 @@ def check_safety_replies(client: Client, responses: Dict[str, str]) -> None:
 
 
 def check_knowledge_gets_the_unavailable_reply(
-    client: Client, user: str, responses: Dict[str, str]
+    client: Client, user: str, responses: dict[str, str]
 ) -> None:
     out, took = timed(client, user, KNOWLEDGE)
     assert took < KNOWLEDGE_DEADLINE_S, f"knowledge reply took {took:.1f} s"

@@ -11,8 +11,9 @@ import subprocess
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,8 @@ def call(
     path: str,
     body: bytes | None = None,
     token: str | None = None,
-    headers: Dict[str, str] | None = None,
-) -> Tuple[int, str]:
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
     url = servers.config.url(servers.config.actions_port, path)
     request = urllib.request.Request(url, data=body, headers=dict(headers or {}))
     if body is not None:
@@ -54,14 +55,14 @@ def call(
 
 
 @functools.lru_cache(maxsize=1)
-def domain() -> Dict[str, Any]:
+def domain() -> dict[str, Any]:
     """The real domain, as the Rasa server sends it with every call."""
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(ROOT / "bot" / "domain")).as_dict()
 
 
-def action_call(text: str) -> Dict[str, Any]:
+def action_call(text: str) -> dict[str, Any]:
     """A well-formed call of action_answer_question, as Rasa would send it."""
     return {
         "next_action": "action_answer_question",
@@ -152,7 +153,7 @@ def test_long_conversations_fit(actions: Servers) -> None:
     ],
 )  # fmt: skip
 def test_malformed_bodies_get_400_that_echoes_nothing(
-    actions: Servers, body: bytes, headers: Dict[str, str]
+    actions: Servers, body: bytes, headers: dict[str, str]
 ) -> None:
     status, reply = call(actions, "/webhook", body, actions.action_token, headers)
     assert status == 400, reply

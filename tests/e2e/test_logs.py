@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List
 
 import pytest
 
@@ -23,7 +23,7 @@ def logged(tmp_path_factory) -> Iterator[tuple]:
         servers.stop()
 
 
-def shapes(marker: str) -> List[dict]:
+def shapes(marker: str) -> list[dict]:
     """Bodies that carry the marker where Rasa or our code might log it."""
     sender = f"logs-{uuid.uuid4().hex[:8]}"
     return [
@@ -50,7 +50,7 @@ def test_a_marker_never_reaches_the_logs(logged) -> None:
         status, _ = client.raw(json.dumps(body).encode())
         assert status < 500, body
     client.ask("logs-final", "what is CAPTEM?")  # flushes the turn before it
-    logs: List[Path] = sorted(log_dir.glob("*.log"))
+    logs: list[Path] = sorted(log_dir.glob("*.log"))
     assert {p.stem for p in logs} >= {"rasa", "actions"}
     for path in logs:  # the filter is live in both servers
         assert "user-text log filter installed" in path.read_text(), path

@@ -12,8 +12,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, List
 
 import pytest
 
@@ -42,7 +42,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def kb_ids(messages: List[dict]) -> List[str]:
+def kb_ids(messages: list[dict]) -> list[str]:
     return [m["custom"]["kb_answer"]["id"] for m in messages if "custom" in m]
 
 
@@ -157,7 +157,7 @@ def test_files_are_private(servers: Servers) -> None:
 # ---- `make run` itself: python scripts/serve.py in the foreground ------------------------
 
 
-def children_of(pid: int) -> List[int]:
+def children_of(pid: int) -> list[int]:
     """Pids whose parent is ``pid`` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():

@@ -7,7 +7,7 @@ import inspect
 import logging
 import sys
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import rasa.__main__
