@@ -56,7 +56,7 @@ bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain
 train: venv settings ## train the model if config, data, domain, components or kb changed
 	$(PY) -m scripts.train
 
-run: train ## start the assistant: REST, the forum widget demo, Telegram if TELEGRAM_TOKEN is set
+run: train ## start the assistant: REST, the forum widget demo, Telegram if TELEGRAM_TOKEN is set (VERBOSE=1: every warning)
 	$(PY) -m scripts.serve --model "$(MODEL)" \
 	  --credentials "$(or $(TELEGRAM_RUN_CREDENTIALS),bot/credentials.yml)"
 
