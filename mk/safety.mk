@@ -4,28 +4,37 @@
 #   the unit tests' red flags, the crisis script);
 # * the development suites tests/safety_dev/ (written blind, but seen during development
 #   on 2026-12-01, so now tuned against: a development set, not a measure of
-#   generalisation; `scripts/eval_safety.py --dev --show-misses` lists its errors);
+#   generalisation) and tests/safety_dev/own/ (our own, written from public helpline
+#   lists, the UKONS triage tool and forum wording before tuning, then tuned against);
+#   `scripts/eval_safety.py --dev --show-misses` lists their errors;
 # * the blind suites tests/safety_blind_v2/ (written by someone else without seeing the
 #   code; never read them; only aggregate numbers are printed, never a message).
+# No target here needs a trained model (`--model` adds a model's whole NLU, ungated).
 #
-# Gates. Own suites: red flags 100%, crisis 100%; false alarms 7%, NOT the 5% target
-# (5 of 84 kept as deliberate over-escalations, e.g. "is it normal to get a temperature
-# after etoposide?", a reading of 38 asked "in general").
-# Dev suites: raised to what the screen reaches (2026-12-01, after tuning on them: red
-# flags 100% (211/211), crisis 100% (43/43; red flag + crisis wording 15/15), false alarms
-# 9.7% (13/134), NOT the 5% target: the rest are past or stated readings, "now" in a
-# past story, weather/holiday numbers; red flags were preferred where they conflict).
-# Blind v2 suites: the targets are NOT reached; gates just under the one measurement
-# (2026-12-01, screen alone, run once after the dev tuning): red-flag recall 85.8%
-# (254/296), false alarms 17.8% (34/191), crisis recall 74.1% (40/54), red flag + crisis
-# wording 100% (20/20). They catch regressions only.
-.PHONY: test-safety
+# Gates. Own suites: red flags 100%, crisis 100%, false alarms 5% (the issue's targets;
+# reached 100% / 2.4% (2/84) / 100% on 2026-12-01, after the pattern families and scopes
+# of issue 11).
+# Dev suites: at the targets (2026-12-01, after tuning on them): tests/safety_dev
+# 100% (211/211) / 3.0% (4/134) / 100% (43/43); tests/safety_dev/own 100% (289/289) /
+# 1.2% (2/164) / 100% (94/94). The remaining false alarms are deliberate
+# over-escalations ("if my husband has a seizure what should I do?": stated as if
+# happening; a threshold read out from a leaflet).
+# Blind v2 suites: the targets were NOT reached; gates unchanged, just under the first
+# measurement (2026-12-01, before the issue-11 families: 85.8% / 17.8% / 74.1%). The
+# middle measurement after the first round of families reached red-flag recall 91.6%
+# (271/296), red flag + crisis 100% (20/20); see /work/notes/readme-safety.md. They catch
+# regressions only; raise them after the next measurement.
+.PHONY: test-safety test-safety-dev
 
-SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.07
-SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.10 --dev-crisis-gate 1.0
+SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
+SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-crisis-gate 1.0 \
+	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.85 --blind-false-alarm-gate 0.18 --blind-crisis-gate 0.74
 
 test-safety: venv ## safety screen suites and gates (own + dev + blind v2, blind aggregate only)
 	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)
+
+test-safety-dev: venv ## safety screen on own + dev suites only, with their misses (no blind set)
+	$(PY) scripts/eval_safety.py --dev --show-misses $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES)
 
 TEST_TARGETS += test-safety

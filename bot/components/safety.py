@@ -116,7 +116,8 @@ def _is_kb_word(word: str) -> bool:
     """An exact KB word, or a long one with one letter missing, extra or wrong."""
     if word in _kb_words():
         return True
-    if len(word) < _FUZZY_MIN_LENGTH - 1:
+    # accents are evidence of a language ("témozolomide"): no fuzzy match for them
+    if len(word) < _FUZZY_MIN_LENGTH - 1 or not word.isascii():
         return False
     near = _kb_near_words()
     return word in near or any(v in near or v in _kb_words() for v in _deletions(word))

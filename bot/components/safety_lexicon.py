@@ -174,6 +174,9 @@ class ScopeSpec:
     hypothetical_cues: Tuple[Pattern, ...]
     hypothetical_ends: Tuple[Pattern, ...]
     hypothetical_vetoes: Tuple[Pattern, ...]
+    hypothetical_soft_vetoes: Tuple[Pattern, ...]
+    hypothetical_general: Tuple[Pattern, ...]
+    threshold_words: FrozenSet[str]
     hypothetical_examples: Examples
 
     def all_patterns(self) -> List[Pattern]:
@@ -187,6 +190,8 @@ class ScopeSpec:
             *self.hypothetical_cues,
             *self.hypothetical_ends,
             *self.hypothetical_vetoes,
+            *self.hypothetical_soft_vetoes,
+            *self.hypothetical_general,
         ]
 
 
@@ -478,6 +483,9 @@ def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Scop
         hypothetical_cues=group(hypothetical, "cues"),
         hypothetical_ends=group(hypothetical, "ends"),
         hypothetical_vetoes=group(hypothetical, "vetoes"),
+        hypothetical_soft_vetoes=group(hypothetical, "soft_vetoes"),
+        hypothetical_general=group(hypothetical, "general"),
+        threshold_words=_words(hypothetical["threshold_words"]),
         hypothetical_examples=_examples(hypothetical),
     )
 

@@ -14,8 +14,11 @@ is cut into clauses at the ``clause_breaks`` tokens (punctuation, "but", ...).
 * Hypothetical: an ``if`` / ``in case`` / ``suppose`` cue opens a span that runs to an
   ``end`` ("what", "who", "is that", "should") or a clause break. The span counts only
   when a question goes with it (an end pattern, a "?" after it, or a question word before
-  the cue) and it holds no ``veto`` ("am", "is", "have", "now", "still", "like"). Red-flag
-  matches inside it are not escalated; temperature readings still are.
+  the cue) and it holds no ``veto`` ("now", "still", "like") and no ``soft_veto``
+  ("am", "is", "have") unless a ``general`` marker says it is not about now: a time
+  ahead ("at the weekend", "ever") or a general subject ("your temperature").
+  Red-flag matches inside it are not escalated; temperature readings still are, except
+  a threshold ("if it goes over 37.5": the number after one of ``threshold_words``).
 
 Crisis wording is never scoped: "I tried to overdose last year" is still a crisis.
 """
@@ -74,6 +77,8 @@ class ScopeChecker:
         self._cues = compiler.rule_set(spec.hypothetical_cues, "if_cue")
         self._ends = compiler.rule_set(spec.hypothetical_ends, "if_end")
         self._if_vetoes = compiler.rule_set(spec.hypothetical_vetoes, "if_veto")
+        self._soft = compiler.rule_set(spec.hypothetical_soft_vetoes, "if_soft")
+        self._general = compiler.rule_set(spec.hypothetical_general, "if_general")
         self._sets = (
             self._anchors,
             self._recent,
@@ -83,6 +88,8 @@ class ScopeChecker:
             self._cues,
             self._ends,
             self._if_vetoes,
+            self._soft,
+            self._general,
         )
 
     def explain(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
@@ -150,13 +157,19 @@ class ScopeChecker:
             return []
         ends = self._ends.run(doc, norms)
         vetoes = self._if_vetoes.run(doc, norms)
+        soft = self._soft.run(doc, norms)
+        general = self._general.run(doc, norms) if soft else []
         spans: List[Span] = []
         for _, cue_start, cue_end, _ in sorted(cues, key=lambda m: m[1]):
             span = self._if_span(doc, cue_start, cue_end, ends)
             if span is None:
                 continue
-            # a veto inside the span, or one that ends on the cue ("as if")
-            if any(v[1] < span[1] and v[2] > span[0] for v in vetoes):
+
+            def inside(matches: List[Match], span: Span = span) -> bool:
+                # in the span, or ending on the cue ("as if")
+                return any(v[1] < span[1] and v[2] > span[0] for v in matches)
+
+            if inside(vetoes) or (inside(soft) and not inside(general)):
                 continue
             spans.append(span)
         return spans

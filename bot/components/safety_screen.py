@@ -293,6 +293,19 @@ class SafetyScreen:
         empty = default_lexicon().no_content_words
         return any((len(w) >= 2 or not w.isascii()) and w not in empty for w in words)
 
+    def _scoped_reading(self, doc: Doc, index: int, scopes: Scopes) -> bool:
+        """A reading in a past clause, or a threshold in a hypothetical span (the
+        number right after "over", "above", "than", ...)."""
+        if index < 0:
+            return False
+        if scopes.is_past(index):
+            return True
+        return (
+            scopes.is_scoped(index)
+            and index > 0
+            and doc[index - 1].norm_ in self.lexicon.scopes.threshold_words
+        )
+
     @staticmethod
     def _token_at(doc: Doc, char: int) -> int:
         """Index of the token at character offset ``char`` (-1 if unknown)."""
@@ -331,35 +344,48 @@ class SafetyScreen:
         matches: List[Match] = [m for rules in sets for m in rules.run(doc, norms)]
         return {m[3] for m in matches} | self._scope.explain(doc, norms)
 
-    def _first_person(self, doc: Doc) -> bool:
+    def _first_person(self, doc: Doc, scopes: Scopes | None = None) -> bool:
         """True if the message speaks of the user or their own relative: a
         ``first_person`` word not right after an ``other_owners`` word ("their
-        husband", "a mum at the clinic" are someone else's)."""
+        husband", "a mum at the clinic" are someone else's), outside past clauses."""
         frames = self.lexicon.frames
         return any(
             t.norm_ in frames.first_person
             and not (t.i > 0 and doc[t.i - 1].norm_ in frames.other_owners)
+            and not (scopes is not None and scopes.is_past(t.i))
             for t in doc
         )
 
     def topic_frame(
-        self, doc: Doc, norms: FrozenSet[str], categories: int = 1
+        self,
+        doc: Doc,
+        norms: FrozenSet[str],
+        categories: int = 1,
+        scopes: Scopes | None = None,
+        first_index: int = 0,
     ) -> str | None:
         """The id of the first symptom-as-topic frame that applies, or None.
+
+        Frames look at the part of the message that is not past history: in "my dad
+        fainted at my wedding years ago, is fainting hereditary?" only the question.
 
         Args:
             doc: the tokenised message.
             norms: its canonical norms.
             categories: how many red-flag categories the patterns found.
+            scopes: the message's scopes (past clauses are left out).
+            first_index: the token that must be one of a frame's ``starts_with``.
         """
         frames = self.lexicon.frames
+        if scopes is not None and scopes.past:
+            norms = frozenset(t.norm_ for t in doc if not scopes.is_past(t.i))
         if not norms.isdisjoint(frames.now_words):
             return None
-        first = doc[0].norm_ if len(doc) else ""
+        first = doc[first_index].norm_ if len(doc) > first_index else ""
         for frame in frames.frames:
             if frame.starts_with and first not in frame.starts_with:
                 continue
-            if not frame.allow_first_person and self._first_person(doc):
+            if not frame.allow_first_person and self._first_person(doc, scopes):
                 continue
             if not norms.isdisjoint(frame.none_of):
                 continue
@@ -392,15 +418,29 @@ class SafetyScreen:
         red = {m[0] for m in matches if not scopes.is_scoped(m[1])}
         # past history or an "if" clause: mentioned, not escalated (readings: past only)
         mentioned: Set[str] = {m[0] for m in matches} - red
-        if scopes.past:
+        if scopes:
+            # a past reading, or a threshold in an "if" clause ("if it goes over 37.5")
             readings = [
-                r for r in readings if not scopes.is_past(self._token_at(doc, r.start))
+                r
+                for r in readings
+                if not self._scoped_reading(doc, self._token_at(doc, r.start), scopes)
             ]
         # "temperature" and "fever" count as one symptom for single_symptom frames;
         # scoped symptoms count too ("had a fever last month, but my nose is bleeding")
         found = red | mentioned
         kinds = len(found - {TEMPERATURE_MENTION}) or len(found)
-        frame = self.topic_frame(doc, norms, kinds) if (red or negated) else None
+        first_index = 0
+        if scopes.past and red:
+            # frames judge the present part: it starts at the first unscoped match
+            start = min(m[1] for m in matches if not scopes.is_scoped(m[1]))
+            first_index = max(
+                (s for s, _ in self._scope.clauses(doc) if s <= start), default=0
+            )
+        frame = (
+            self.topic_frame(doc, norms, kinds, scopes, first_index)
+            if (red or negated)
+            else None
+        )
         if frame is not None:
             # a symptom asked about as a topic: not escalated (readings still are)
             mentioned, red = mentioned | red, set()

@@ -118,7 +118,7 @@ def test_false_alarm_suite_rate(screen: SafetyScreen) -> None:
     ]
     assert len(FALSE_ALARMS) >= 80
     # The gate of scripts/eval_safety.py for this suite (see mk/safety.mk).
-    assert len(alarms) / len(FALSE_ALARMS) <= 0.07, alarms
+    assert len(alarms) / len(FALSE_ALARMS) <= 0.05, alarms
 
 
 @pytest.mark.parametrize(

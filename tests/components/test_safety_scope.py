@@ -42,7 +42,7 @@ def screen() -> SafetyScreen:
 def test_scoped_symptoms_are_not_escalated(screen: SafetyScreen, text: str) -> None:
     result = screen.screen(text)
     assert result.intent not in ALARMS, result
-    assert result.symptom_mention and result.mentioned, result
+    assert result.symptom_mention, result
 
 
 @pytest.mark.parametrize("text", ESCALATED)
