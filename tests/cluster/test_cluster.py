@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
+from bot import responses
 from scripts.cluster import Cluster, ClusterConfig
 from tests.cluster.conftest import TcpProxy
 
@@ -57,10 +57,10 @@ def first_words(text: str, n: int = 6) -> str:
 
 @pytest.fixture(scope="module")
 def sentences() -> dict[str, str]:
-    messages = yaml.safe_load((ROOT / "kb" / "messages.yml").read_text())["messages"]
-    urgent = yaml.safe_load((ROOT / "bot" / "domain" / "safety.yml").read_text())
-    first = urgent["responses"]["utter_urgent_red_flag"][0]["text"]
-    return {"store_unavailable": messages["store_unavailable"], "urgent": first}
+    return {
+        "store_unavailable": responses.message("store_unavailable"),
+        "urgent": responses.text("utter_urgent_red_flag"),
+    }
 
 
 @pytest.fixture(scope="module")
