@@ -256,7 +256,7 @@ def _name_errors(
     raw: Dict[str, Any],
     index: int,
     path: Path,
-    bad_steps: Collection[Tuple[int, str | None, int | None]],
+    bad_steps: Collection[Tuple[int | None, str | None, int | None]],
     response_names: Collection[str],
     kb_ids: Collection[str],
 ) -> Iterator[Tuple[_Order, ScriptError]]:

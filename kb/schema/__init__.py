@@ -281,7 +281,7 @@ def _generic(error: ValidationError) -> str:
     keyword, value = error.validator, error.validator_value
     if keyword == "type":
         types = value if isinstance(value, list) else [value]
-        return "must be " + " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+        return "must be " + " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
     if keyword == "enum":
         return "must be one of: " + ", ".join(str(v) for v in value)
     if keyword == "const":
