@@ -9,16 +9,15 @@ For the serving commands (``run``, ``shell``) it also applies the Rasa patches
 ``rasa run`` the hooks in ``bot/__init__.py`` do that when Rasa first imports ``bot`` (its
 components and channels), after Rasa has set up logging. Here ``bot`` is imported first,
 so the same two calls are made right after Rasa's ``configure_structlog`` (which replaces
-structlog's processors: the filter must come after it), before the command runs. A plain
+structlog's processors: the filter must come after it), before the command runs (patch 5
+of bot/rasa_patches.py). A plain
 ``rasa ...`` still works as before, only noisier.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from bot import logging_filter, rasa_patches, warnings_filter
 
@@ -30,30 +29,13 @@ def prepare(args: Sequence[str]) -> None:
     log filter installed once Rasa has configured its logging."""
     warnings_filter.install()
     if args[:1] and args[0] in SERVING_COMMANDS:
-        import rasa.__main__
-
-        rasa.__main__.configure_structlog = after(
-            rasa.__main__.configure_structlog,
-            serve_hooks,
-        )
+        rasa_patches.call_after_logging_setup(serve_hooks)
 
 
 def serve_hooks() -> None:
     """What ``bot/__init__.py`` does in a Rasa server process, made explicit."""
     rasa_patches.apply()
     logging_filter.install()
-
-
-def after(original: Callable[..., Any], then: Callable[[], None]) -> Callable[..., Any]:
-    """``original``, followed by ``then()``."""
-
-    @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        then()
-        return result
-
-    return wrapper
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,9 +21,15 @@ upgrade makes someone look at this file again.
    answers from a fresh in-memory conversation when the store fails and logs it, so the
    person gets an answer without context and the turn is silently missing from the
    database. ``Agent.handle_message`` is wrapped: when ``bot/tracker_store.py`` flagged the
-   database as unreachable during this message, the kind ``store_unavailable`` sentence of
-   kb/messages.yml ("try again shortly") is sent after the replies (safety replies, chosen
-   by rules without the store, still come first).
+   database as unreachable during this message, the kind ``utter_store_unavailable``
+   response of bot/domain/availability.yml ("try again shortly") is sent after the replies
+   (safety replies, chosen by rules without the store, still come first).
+5. **A hook after Rasa's logging set-up** (:func:`call_after_logging_setup`, used by
+   bot/cli.py only). ``rasa.__main__.main`` configures logging, then structlog (replacing
+   its processors), then runs the command. Under bot/cli.py the package ``bot`` is imported
+   before Rasa, so patches 1-4 and the user-text log filter cannot wait for Rasa to import
+   ``bot``: ``configure_structlog`` as ``rasa.__main__`` calls it is wrapped to apply them
+   right after it. Not part of :func:`apply`.
 
 :func:`apply` is idempotent. ``bot/__init__.py`` calls :func:`apply_if_rasa_loaded`: every
 Rasa process of this project imports ``bot`` (components, channels and the tracker store live
@@ -214,6 +220,25 @@ def apply() -> None:
     RemoteAction.run = bounded_run(RemoteAction.run)  # type: ignore[method-assign]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore
     rasa.server.add_root_route = add_root_route  # type: ignore[assignment]
+
+
+def call_after_logging_setup(then: Callable[[], None]) -> None:
+    """Patch 5: ``then()`` right after ``rasa.__main__.main`` has configured structlog,
+    before it runs the command (idempotent for the same ``then``)."""
+    import rasa.__main__
+
+    current = rasa.__main__.configure_structlog
+    if getattr(current, _APPLIED, None) is then:
+        return
+
+    @functools.wraps(current)
+    def configure_structlog(*args: Any, **kwargs: Any) -> Any:
+        result = current(*args, **kwargs)
+        then()
+        return result
+
+    setattr(configure_structlog, _APPLIED, then)
+    rasa.__main__.configure_structlog = configure_structlog
 
 
 def revert() -> None:

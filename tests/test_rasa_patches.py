@@ -28,6 +28,10 @@ RASA_SOURCES = {
     "Agent.handle_message": "ba53507e4d5532a3",
 }
 
+# Patch 5 wraps a function that this one calls: its order (logging, structlog, command) is
+# what the patch relies on.
+HOOKED_SOURCES = {"rasa.__main__.main": "2f38a2b1d86fd943"}
+
 
 @pytest.fixture(scope="module", autouse=True)
 def applied() -> None:
@@ -39,6 +43,29 @@ def test_patched_rasa_code_is_the_code_that_was_checked() -> None:
     for name, original in patches.ORIGINALS.items():
         digest = hashlib.sha256(inspect.getsource(original).encode()).hexdigest()[:16]
         assert digest == RASA_SOURCES[name], f"Rasa's {name} changed: review the patch"
+
+
+def test_the_code_around_the_logging_hook_is_the_code_that_was_checked() -> None:
+    import rasa.__main__
+
+    digest = hashlib.sha256(inspect.getsource(rasa.__main__.main).encode()).hexdigest()
+    assert digest[:16] == HOOKED_SOURCES["rasa.__main__.main"], "review patch 5"
+
+
+def test_the_logging_hook_runs_once_after_rasa_configured_structlog(
+    monkeypatch,
+) -> None:
+    import rasa.__main__
+
+    calls: list[str] = []
+    monkeypatch.setattr(
+        rasa.__main__, "configure_structlog", lambda *a: calls.append("rasa")
+    )
+    hook = lambda: calls.append("ours")  # noqa: E731
+    patches.call_after_logging_setup(hook)
+    patches.call_after_logging_setup(hook)  # idempotent: wrapped once
+    rasa.__main__.configure_structlog(20)
+    assert calls == ["rasa", "ours"]
 
 
 def test_apply_is_idempotent() -> None:
