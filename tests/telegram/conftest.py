@@ -176,3 +176,7 @@ async def wait_until(predicate: Any, timeout: float = 20.0) -> bool:
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+# An empty Redis db of its own, flushed afterwards (shared with tests/cluster).
+from tests.cluster.conftest import redis_url  # noqa: E402, F401

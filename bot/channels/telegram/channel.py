@@ -40,7 +40,7 @@ from bot.channels.telegram.commands import (
 )
 from bot.channels.telegram.output import CHANNEL_NAME, TelegramOutput
 from bot.channels.telegram.settings import MODE_WEBHOOK, TelegramSettings
-from bot.channels.telegram.shared import shared_state
+from bot.channels.telegram.shared import POLLER_TTL_S, shared_state
 from bot.channels.telegram.updates import (
     ALLOWED_UPDATES,
     CONTENT_FIELDS,
@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 MAX_CONCURRENT_UPDATES = 8  # polled updates handled at once (different chats)
+POLLER_RETRY_S = POLLER_TTL_S / 3  # how often a waiting instance tries to take over
 
 # Fixed sentences the channel sends by itself: keys of bot/domain/channels.yml, sent with
 # ``reply_text(key)`` (``check_message`` answers with the same text-only, empty and
@@ -178,6 +179,9 @@ class TelegramInput(InputChannel):
                 *(t for t in [self._polling_task, *self._tasks] if t is not None),
                 return_exceptions=True,
             )
+            if self._polling_task is not None and self.shared is not None:
+                # so that a restarted (or another) instance polls at once
+                await asyncio.to_thread(self.shared.release_poller)
             await self.api.close()
 
         return telegram
@@ -231,13 +235,13 @@ class TelegramInput(InputChannel):
     async def _poll(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], ctx: Any
     ) -> None:
-        """Long-polls getUpdates until the server stops."""
-        if self.shared is not None and not self.shared.claim_poller():
-            logger.error(
-                "Telegram: another instance is already polling; long polling runs on "
-                "one instance only (use the webhook for several)."
-            )
-            return
+        """Long-polls getUpdates until the server stops.
+
+        With shared state, only the instance holding the poller claim polls; the others
+        wait and try again every :data:`POLLER_RETRY_S`, so one takes over when the
+        holder stops (it releases the claim) or dies (the claim expires).
+        """
+        await self._wait_for_poller_claim()
         delay = 1.0
         while True:
             try:
@@ -255,8 +259,8 @@ class TelegramInput(InputChannel):
         delay = 1.0
         while True:
             if self.shared is not None and not self.shared.claim_poller():
-                logger.error("Telegram: another instance took over polling; stopping.")
-                return
+                logger.warning("Telegram: another instance took over polling.")
+                await self._wait_for_poller_claim()
             try:
                 updates = await self.api.call(
                     "getUpdates",
@@ -283,6 +287,23 @@ class TelegramInput(InputChannel):
                 if isinstance(update_id, int):
                     offset = max(offset or 0, update_id + 1)
                 self._spawn(self._handle_bounded(update, on_new_message, ctx))
+
+    async def _wait_for_poller_claim(self) -> None:
+        """Returns once this instance holds the poller claim (at once without Redis)."""
+        if self.shared is None:
+            return
+        told = False
+        while not await asyncio.to_thread(self.shared.claim_poller):
+            if not told:
+                logger.warning(
+                    "Telegram: another instance is polling; this one waits to take "
+                    "over (long polling runs on one instance only; use the webhook "
+                    "for several)."
+                )
+                told = True
+            await asyncio.sleep(POLLER_RETRY_S)
+        if told:
+            logger.info("Telegram: this instance now polls.")
 
     async def _handle_bounded(
         self,

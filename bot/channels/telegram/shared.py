@@ -8,8 +8,9 @@ in Redis what one process would otherwise keep in memory:
   receives it, not only by the one that offered the button;
 * **seen updates** (``tg:update:<id>``, kept a day): Telegram resends an update it thinks
   failed, possibly to another instance; it is handled once;
-* **the poller** (``tg:poller``, 90 s, renewed while polling): long polling refuses to
-  start while another instance polls (two pollers would each take some updates).
+* **the poller** (``tg:poller``, 90 s, renewed while polling, released on shutdown):
+  one instance long-polls (two pollers would each take some updates); the others wait
+  and take over when it stops or its claim expires.
 
 Per-chat order across instances comes from the Redis lock store (bot/lock_store.py). If
 Redis does not answer, each instance falls back to its own memory (a WARNING a minute).
