@@ -14,6 +14,7 @@ docs/deploy.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import secrets
@@ -23,6 +24,7 @@ import string
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -101,36 +103,37 @@ def database_name(url: str) -> str:
     return name
 
 
-def ensure_database(url: str) -> bool:
-    """Create the database of ``url`` if it is missing; True if it was created."""
+@contextlib.contextmanager
+def admin_cursor(url: str) -> Iterator[Any]:
+    """A cursor on the ``postgres`` database of ``url``'s server, autocommit (CREATE and
+    DROP DATABASE cannot run in a transaction)."""
     import psycopg2
 
-    name = database_name(url)
     conn = psycopg2.connect(admin_dsn(url), connect_timeout=3)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone():
-                return False
-            cur.execute(f'CREATE DATABASE "{name}"')  # noqa: S608 (checked name)
-            return True
+            yield cur
     finally:
         conn.close()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database of ``url`` if it is missing; True if it was created."""
+    name = database_name(url)
+    with admin_cursor(url) as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone():
+            return False
+        cur.execute(f'CREATE DATABASE "{name}"')  # noqa: S608 (checked name)
+        return True
 
 
 def drop_database(url: str) -> None:
     """Drop the database of ``url`` (tests), disconnecting its clients."""
-    import psycopg2
-
     name = database_name(url)
-    conn = psycopg2.connect(admin_dsn(url), connect_timeout=3)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # noqa: S608
-    finally:
-        conn.close()
+    with admin_cursor(url) as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # noqa: S608
 
 
 def nginx_binary() -> str | None:

@@ -28,9 +28,8 @@ MAX_BUTTON_RATE = (
     0.03  # target of issue 11: at most 3% of in-scope questions get buttons
 )
 FALLBACK = "nlu_fallback"
-# Questions the assistant should answer (from the KB, or with the personal-advice boundary):
-# buttons on one of these mean the user had to click instead of reading an answer.
-IN_SCOPE = frozenset(
+# The knowledge questions: answered from the KB.
+KNOWLEDGE_INTENTS = frozenset(
     {
         "ask_what_is",
         "ask_is_chemo",
@@ -41,10 +40,11 @@ IN_SCOPE = frozenset(
         "ask_brand_name",
         "ask_does_chemo_work",
         "ask_future_of_chemo",
-        "followup_topic",
-        "ask_personal_advice",
     }
 )
+# Questions the assistant should answer (from the KB, or with the personal-advice boundary):
+# buttons on one of these mean the user had to click instead of reading an answer.
+IN_SCOPE = KNOWLEDGE_INTENTS | {"followup_topic", "ask_personal_advice"}
 
 
 def button_rate(gold: list[str], pred: list[str]) -> float:

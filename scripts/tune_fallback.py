@@ -19,26 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from bot import warnings_filter
-from scripts.eval_nlu import FALLBACK, IN_SCOPE, button_rate, macro_f1
+from scripts.eval_nlu import (
+    FALLBACK,
+    IN_SCOPE,
+    KNOWLEDGE_INTENTS,
+    button_rate,
+    macro_f1,
+)
 from scripts.paths import ROOT
 
 HINT_FROM = {"ask_capabilities", "ask_what_is"}
 KEEP_INTENTS = {"followup_topic"}  # the hint's keep_intents in config.yml
 # The retrieval step's no_term_intents in config.yml: knowledge readings that nearly always
 # name a KB term.
-NO_TERM_INTENTS = frozenset(
-    {
-        "ask_what_is",
-        "ask_is_chemo",
-        "ask_why_not_chemo",
-        "ask_which_chemo",
-        "ask_how_given",
-        "ask_side_effects",
-        "ask_brand_name",
-        "ask_does_chemo_work",
-        "ask_future_of_chemo",
-    }
-)
+NO_TERM_INTENTS = KNOWLEDGE_INTENTS
 # The safety layer puts the intent it forces first with confidence 1.0, above the classifier's
 # ranking; the classifier itself is never that sure of an unsure message.
 FORCED = 0.9999
