@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -48,13 +49,13 @@ class SampleIndex:
 
     vectorizer: TfidfVectorizer
     matrix: Any  # sparse, one L2-normalised row per example
-    labels: List[str]
+    labels: list[str]
 
     @staticmethod
     def placeholder_text(text: str, matcher: TermMatcher) -> str:
         """``text`` lower-cased, each specific KB term replaced by ``kb<kind>``."""
         text = text or ""
-        out: List[str] = []
+        out: list[str] = []
         last = 0
         for m in matcher.find(text):
             if m.entry_id in matcher.broad:
@@ -76,7 +77,7 @@ class SampleIndex:
         matrix = vectorizer.fit_transform(list(texts))
         return cls(vectorizer, matrix, list(labels))
 
-    def nearest(self, text: str) -> Tuple[str, float] | None:
+    def nearest(self, text: str) -> tuple[str, float] | None:
         """The intent of the most similar example and the cosine similarity."""
         if not self.labels or not text.strip():
             return None
@@ -90,7 +91,7 @@ class DenseIndex:
     """Training examples as sentence vectors: nearest example and its cosine similarity."""
 
     vectors: np.ndarray  # (examples, dim), unit length
-    labels: List[str]
+    labels: list[str]
 
     @staticmethod
     def encode(texts: Sequence[str]) -> np.ndarray:
@@ -106,7 +107,7 @@ class DenseIndex:
 
         return encoder_for().encode(text)
 
-    def nearest(self, text: str) -> Tuple[str, float] | None:
+    def nearest(self, text: str) -> tuple[str, float] | None:
         """The intent of the most similar example and the cosine similarity."""
         if not self.labels or not text.strip():
             return None
@@ -132,7 +133,7 @@ class SampleRetrievalIntent(GraphComponent):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Defaults for config.yml."""
         return {
             "encoder": "tfidf",
@@ -148,7 +149,7 @@ class SampleRetrievalIntent(GraphComponent):
 
     def __init__(
         self,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         index: SampleIndex | DenseIndex | None = None,
@@ -174,7 +175,7 @@ class SampleRetrievalIntent(GraphComponent):
         return SampleIndex.placeholder_text(text or "", self._matcher)
 
     def _build(
-        self, texts: List[str], labels: List[str], vectors: np.ndarray | None = None
+        self, texts: list[str], labels: list[str], vectors: np.ndarray | None = None
     ) -> SampleIndex | DenseIndex:
         if not self._dense:
             return SampleIndex.fit(texts, labels)
@@ -185,7 +186,7 @@ class SampleRetrievalIntent(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -209,7 +210,7 @@ class SampleRetrievalIntent(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -230,26 +231,29 @@ class SampleRetrievalIntent(GraphComponent):
             DenseIndex.encode_one("warm up")  # load the weights now, not on a message
         return component
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Give an unsure message the intent of a close example, where one agrees; read a
         term-less knowledge question that resembles an off-topic one as off-topic."""
-        if self._index is None:
+        index = self._index
+        if index is None:
             return messages
         for message in messages:
             name = (message.get(INTENT) or {}).get("name")
             if name == FALLBACK:
-                self._resolve_unsure(message)
+                self._resolve_unsure(message, index)
             elif name in self._config["no_term_intents"]:
-                self._check_off_topic(message)
+                self._check_off_topic(message, index)
         return messages
 
-    def _resolve_unsure(self, message: Message) -> None:
+    def _resolve_unsure(
+        self, message: Message, index: SampleIndex | DenseIndex
+    ) -> None:
         ranking = [
             r
             for r in message.get(INTENT_RANKING_KEY) or []
             if r.get("name") != FALLBACK
         ]
-        found = self._index.nearest(self._shown(message.get(TEXT)))
+        found = index.nearest(self._shown(message.get(TEXT)))
         if found is None or found[1] < self._config["min_similarity"]:
             return
         chosen = next(
@@ -264,14 +268,16 @@ class SampleRetrievalIntent(GraphComponent):
         logger.debug("unsure message resolved to %s (%.2f)", found[0], found[1])
         self._switch(message, chosen)
 
-    def _check_off_topic(self, message: Message) -> None:
+    def _check_off_topic(
+        self, message: Message, index: SampleIndex | DenseIndex
+    ) -> None:
         threshold = self._config["no_term_out_of_scope"]
         if not threshold or any(
             e.get("entity") == self._config["entity"]
             for e in message.get(ENTITIES) or []
         ):
             return
-        found = self._index.nearest(self._shown(message.get(TEXT)))
+        found = index.nearest(self._shown(message.get(TEXT)))
         target = self._config["out_of_scope_intent"]
         if found is None or found[0] != target or found[1] < threshold:
             return
@@ -283,7 +289,7 @@ class SampleRetrievalIntent(GraphComponent):
         self._switch(message, {"name": target, "confidence": confidence or found[1]})
 
     @staticmethod
-    def _switch(message: Message, chosen: Dict[str, Any]) -> None:
+    def _switch(message: Message, chosen: dict[str, Any]) -> None:
         """Make ``chosen`` the intent, first in the ranking (``nlu_fallback`` dropped)."""
         ranking = [
             r

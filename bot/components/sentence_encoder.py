@@ -18,8 +18,9 @@ import logging
 import math
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -55,16 +56,16 @@ class WordPiece:
 
     def __init__(self, vocab_file: Path) -> None:
         words = vocab_file.read_text(encoding="utf-8").splitlines()
-        self.vocab: Dict[str, int] = {w: i for i, w in enumerate(words)}
+        self.vocab: dict[str, int] = {w: i for i, w in enumerate(words)}
         self.unk = self.vocab["[UNK]"]
         self.cls = self.vocab["[CLS]"]
         self.sep = self.vocab["[SEP]"]
 
     @staticmethod
-    def _basic(text: str) -> List[str]:
+    def _basic(text: str) -> list[str]:
         text = unicodedata.normalize("NFD", text.lower())
-        out: List[str] = []
-        word: List[str] = []
+        out: list[str] = []
+        word: list[str] = []
         for ch in text:
             cat = unicodedata.category(ch)
             if cat == "Mn":
@@ -88,10 +89,10 @@ class WordPiece:
             out.append("".join(word))
         return out
 
-    def _pieces(self, word: str) -> List[int]:
+    def _pieces(self, word: str) -> list[int]:
         if len(word) > 100:
             return [self.unk]
-        ids: List[int] = []
+        ids: list[int] = []
         start = 0
         while start < len(word):
             end = len(word)
@@ -108,7 +109,7 @@ class WordPiece:
             start = end
         return ids
 
-    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> List[int]:
+    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
         """Token ids with [CLS] and [SEP]."""
         ids = [i for word in self._basic(text) for i in self._pieces(word)]
         return [self.cls, *ids[: max_tokens - 2], self.sep]
@@ -172,10 +173,11 @@ class SentenceEncoder:
         self.w[words] = self.w[words].astype(np.float16)
         self.w.pop("pooler.dense.weight", None)
         self.w.pop("pooler.dense.bias", None)
-        self._threads = None  # threadpoolctl controller, made on first single encode
-        self._recent: OrderedDict[Tuple[str, int], np.ndarray] = OrderedDict()
+        # threadpoolctl's controller (untyped), made on the first single encode
+        self._threads: Any = None
+        self._recent: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         # The last batch call's vectors: training featurizes and indexes the same texts.
-        self._last_batch: Dict[Tuple[str, int], np.ndarray] = {}
+        self._last_batch: dict[tuple[str, int], np.ndarray] = {}
 
     def _layer(self, i: int, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One BERT layer over a batch ``h`` (batch, tokens, dim); ``mask`` is 0 for real
