@@ -6,8 +6,8 @@ Layout (all under one KB directory, ``kb/`` by default, or ``$NETCHEMO_KB_DIR``)
     routing.yml        which facet each question intent asks for, and default entries
     entries/*.yml      one topic per file; the file stem equals the entry id
 
-The fixed sentences around KB answers are domain responses (``bot/domain/*.yml``), read
-with :meth:`kb.model.KnowledgeBase.message`.
+The fixed sentences around KB answers are domain responses (``bot/domain/*.yml``): Rasa
+sends them, and a channel reads one with :func:`bot.responses.message`.
 
 The shape of each file (fields, types, lengths, ids, dates) is checked against its JSON
 Schema in ``kb/schema/``, the same schema that the file names on its first line for

@@ -99,17 +99,6 @@ class KnowledgeBase:
     sources: Dict[str, Source]
     routing: Dict[str, Dict[str, str]]
 
-    def message(self, key: str, **values: str) -> str:
-        """The fixed sentence ``key``: the domain response ``utter_<key>``
-        (``bot/domain/*.yml``), placeholders filled (:func:`bot.responses.message`).
-
-        Raises:
-            KeyError: if the domain has no such response, or a placeholder no value.
-        """
-        from bot.responses import message
-
-        return message(key, **values)
-
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""
         return self.entries.get(entry_id)

@@ -2,7 +2,7 @@
 
 Rasa's validator warns "The utterance 'utter_x' is not used in any story or rule." for
 every domain response that only code sends: an action (``response="utter_x"``), a channel
-(``kb.message("x")``) or Rasa's core fallback (``utter_default``). Rasa 3.6 prints those
+(``reply_text("x", channel)``) or Rasa's core fallback (``utter_default``). Rasa 3.6 prints those
 warnings but never fails on them, even with ``--fail-on-warnings``, so a response that
 nothing sends any more would pass unnoticed; moving the sentences out of the domain to
 silence them would lose Rasa's channel variants and ``response=`` dispatch.

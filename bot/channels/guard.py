@@ -40,6 +40,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 
+from bot import responses
 from bot.tracker_store import delete_conversation
 
 logger = logging.getLogger(__name__)
@@ -356,11 +357,15 @@ async def neutralise_commands(
 # --------------------------------------------------------------------------------------
 
 
-def reply_text(key: str) -> str:
-    """A fixed sentence from bot/domain/channels.yml, for replies a channel sends by itself."""
-    from kb import load_kb
+def reply_text(key: str, channel: str | None = None, **values: Any) -> str:
+    """A fixed sentence a channel sends by itself: the domain response ``utter_<key>``
+    (bot/domain/channels.yml and others), with the ``channel:`` variant for ``channel``
+    (the output channel's ``name()``, as Rasa's NLG picks it) if the domain has one.
 
-    return load_kb().message(key)
+    Raises:
+        KeyError: if the domain has no such response, or a placeholder has no value.
+    """
+    return responses.message(key, channel, **values)
 
 
 async def render_response(

@@ -66,6 +66,9 @@ from bot.channels.senders import (
 
 logger = logging.getLogger(__name__)
 
+# The output channel's name, as Rasa's NLG sees it: a `channel: collector` variant of a
+# response is what REST users get, from Rasa and from this channel alike.
+OUTPUT_NAME = CollectingOutputChannel.name()
 TOKEN_ENV = "REST_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 HOST_ENV = "RASA_HOST"
 MIN_TOKEN_CHARS = 16
@@ -207,7 +210,7 @@ class SafeRestInput(RestInput):
         if not verdict.allowed:
             logger.info("REST request refused: %s rate limit", verdict.scope)
             return response.json(
-                [{"recipient_id": sender, "text": reply_text(REPLY_KEY)}],
+                [{"recipient_id": sender, "text": reply_text(REPLY_KEY, OUTPUT_NAME)}],
                 status=429,
                 headers={"Retry-After": str(verdict.retry_after)},
             )
@@ -235,7 +238,7 @@ class SafeRestInput(RestInput):
             sender, conversation, _body = admitted
             agent = getattr(request.app.ctx, "agent", None)
             done = await forget_conversation(agent, conversation)
-            text = reply_text(FORGOTTEN if done else FORGET_FAILED)
+            text = reply_text(FORGOTTEN if done else FORGET_FAILED, OUTPUT_NAME)
             return response.json(
                 [{"recipient_id": sender, "text": text, "custom": {"forgotten": done}}]
             )
@@ -250,7 +253,12 @@ class SafeRestInput(RestInput):
             checked = check_message(body["message"], self.max_chars)
             if checked.reply:
                 return response.json(
-                    [{"recipient_id": sender, "text": reply_text(checked.reply)}]
+                    [
+                        {
+                            "recipient_id": sender,
+                            "text": reply_text(checked.reply, OUTPUT_NAME),
+                        }
+                    ]
                 )
             text = await neutralise_commands(
                 checked.text or "", conversation, self.buttons, agent
@@ -269,7 +277,9 @@ class SafeRestInput(RestInput):
                 )
             except Exception:  # never a 500 or a trace to the user; details in the log
                 logger.exception("error while handling a REST message")
-                collector.messages.append({"text": reply_text("ask_rephrase")})
+                collector.messages.append(
+                    {"text": reply_text("ask_rephrase", OUTPUT_NAME)}
+                )
             for message in collector.messages:
                 self.buttons.offer_all(conversation, message.get("buttons") or [])
             # The client knows its conversation by its own sender id.

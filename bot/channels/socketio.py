@@ -93,6 +93,8 @@ from bot.channels.sessions import SessionSigner
 
 logger = logging.getLogger(__name__)
 
+# The output channel's name ("socketio"), which picks `channel: socketio` variants.
+OUTPUT_NAME = SocketIOOutput.name()
 DEFAULT_ALLOWED_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 # Event sent to the session room after the bot has answered one user message.
 TURN_END_EVT = "bot_turn_end"
@@ -398,7 +400,10 @@ class WidgetSocketIOInput(SocketIOInput):
                     )
                 await join_new(sid)
             if isinstance(data, dict) and data.get("reconnected") is True:
-                notice = {"text": reply_text("reconnected"), "notice": True}
+                notice = {
+                    "text": reply_text("reconnected", OUTPUT_NAME),
+                    "notice": True,
+                }
                 await sio.emit(
                     self.bot_message_evt, notice, room=sid, namespace=namespace
                 )
@@ -413,7 +418,7 @@ class WidgetSocketIOInput(SocketIOInput):
             self.buttons.forget(sender_id)
             answer = {
                 "forgotten": done,
-                "text": reply_text(FORGOTTEN if done else FORGET_FAILED),
+                "text": reply_text(FORGOTTEN if done else FORGET_FAILED, OUTPUT_NAME),
             }
             await sio.emit(FORGOTTEN_EVT, answer, room=sid, namespace=namespace)
             if done and self.session_persistence:
@@ -435,7 +440,9 @@ class WidgetSocketIOInput(SocketIOInput):
                 logger.info(
                     "Refused a message on one session: %s rate limit.", verdict.scope
                 )
-                await output_channel.send_text_message(sender_id, reply_text(REPLY_KEY))
+                await output_channel.send_text_message(
+                    sender_id, reply_text(REPLY_KEY, OUTPUT_NAME)
+                )
                 await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
                 return
             checked = check_message(data.get("message"), self.max_chars)
@@ -443,7 +450,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 # Refused (not text, empty or too long): answer kindly, keep the buttons.
                 logger.info("Refused a message (%s) on one session.", checked.reply)
                 await output_channel.send_text_message(
-                    sender_id, reply_text(checked.reply)
+                    sender_id, reply_text(checked.reply, OUTPUT_NAME)
                 )
                 await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)
                 return
@@ -468,7 +475,7 @@ class WidgetSocketIOInput(SocketIOInput):
             except Exception:  # never leave the widget waiting; details in the log
                 logger.exception("error while handling a socket.io message")
                 await output_channel.send_text_message(
-                    sender_id, reply_text("ask_rephrase")
+                    sender_id, reply_text("ask_rephrase", OUTPUT_NAME)
                 )
             finally:
                 await sio.emit(TURN_END_EVT, {}, room=sender_id, namespace=namespace)

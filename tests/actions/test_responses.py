@@ -196,7 +196,7 @@ def test_every_listed_response_is_named_by_the_code_that_sends_it(
     sent_by_code,
 ) -> None:
     """The reviewed list of responses sent by code is true: each sender names it (the
-    response name, or for channel sentences the key: kb.message("text_only"))."""
+    response name, or for channel sentences the key: reply_text("text_only", ...))."""
     actions = {a.lower() for a in Domain.load(str(DOMAIN)).action_names_or_texts}
     config = (ROOT / "config.yml").read_text()
     for name, entry in sent_by_code.items():

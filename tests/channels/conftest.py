@@ -1,49 +1,34 @@
-"""A REST channel served in the test's own event loop (Sanic ``create_server``), so a
+"""A REST channel served in the test's own event loop (tests/channels/harness.py), so a
 test module can start as many servers as it needs."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from types import SimpleNamespace
 from typing import Any, AsyncIterator, Callable, Dict, List, Tuple
 
 import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from bot.channels.ratelimit import RateLimiter, parse_limits
 from bot.channels.rest import SafeRestInput
-
-# As in tests/telegram/conftest.py: undo uvloop's loop policy (it breaks pytest-asyncio)
-# and let several Sanic apps start in one process (what sanic-testing sets).
-asyncio.set_event_loop_policy(None)
-Sanic.test_mode = True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.channels.harness import InProcessServer
 
 
 def generous_limiter() -> RateLimiter:
     return RateLimiter("rest-test", parse_limits("t", "10000/minute"))
 
 
-class RestServer:
+class RestServer(InProcessServer):
     """The real REST channel in front of a stub handler that answers "ok" (with the
     buttons in ``offer``, if any)."""
 
     def __init__(self, channel: SafeRestInput) -> None:
+        super().__init__("rest_test")
         self.channel = channel
-        self.port = free_port()
         self.seen: List[UserMessage] = []
         self.offer: List[Dict[str, str]] = []  # buttons the stub sends with its "ok"
-        self.app = Sanic(f"rest_test_{self.port}", configure_logging=False)
-        self.app.config.USE_UVLOOP = False  # keep pytest-asyncio's loop policy
         self.app.ctx.agent = SimpleNamespace(tracker_store=None)
 
         async def handler(message: UserMessage) -> None:
@@ -55,26 +40,10 @@ class RestServer:
                 await out.send_text_message(message.sender_id, "ok")
 
         self.app.blueprint(channel.blueprint(handler), url_prefix="/webhooks/rest")
-        self._server: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
-
-    async def start(self) -> RestServer:
-        self._server = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True
-        )
-        await self._server.startup()
-        await self._server.before_start()
-        await self._server.after_start()
-        return self
-
-    async def stop(self) -> None:
-        await self._server.before_stop()
-        self._server.close()
-        await self._server.wait_closed()
-        await self._server.after_stop()
 
     async def post(
         self, body: Any, headers: Dict[str, str] | None = None, route: str = "webhook"

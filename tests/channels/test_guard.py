@@ -16,6 +16,7 @@ from bot.channels.guard import (
     offered_payloads,
     reply_text,
 )
+from tests.channels.harness import domain_with
 
 
 @pytest.mark.parametrize(
@@ -159,3 +160,22 @@ def test_shared_buttons_are_asked_when_this_process_does_not_know() -> None:
     assert other_instance.payload_of("tg:9", data) == "/greet"
     other_instance.forget("tg:9")
     assert OfferedButtons(shared=shared).payload_of("tg:9", data) is None
+
+
+def test_reply_text_takes_the_channels_variant(tmp_path, monkeypatch) -> None:
+    """A ``channel:`` variant of a channel sentence is what that channel sends."""
+    domain_with(
+        tmp_path,
+        monkeypatch,
+        {
+            "utter_text_only": [
+                {"text": "Text please."},
+                {"channel": "telegram", "text": "Text please, Telegram."},
+            ]
+        },
+    )
+    assert reply_text("text_only", "telegram") == "Text please, Telegram."
+    assert reply_text("text_only", "socketio") == "Text please."
+    assert reply_text("text_only") == "Text please."
+    with pytest.raises(KeyError):
+        reply_text("no_such_sentence", "telegram")

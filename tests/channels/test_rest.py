@@ -15,9 +15,9 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from bot import responses
 from bot.channels.ratelimit import RateLimiter, parse_limits
 from bot.channels.rest import SafeRestInput
-from kb import load_kb
 
 
 class Served:
@@ -148,12 +148,11 @@ def test_bad_requests_are_400(app_and_seen, body, reason: str) -> None:
 
 def test_empty_and_long_messages_get_kb_replies(app_and_seen) -> None:
     app, seen = app_and_seen
-    kb = load_kb()
-    assert post(app, {"sender": "u", "message": "  "}).json[0]["text"] == kb.message(
-        "empty_message"
-    )
+    assert post(app, {"sender": "u", "message": "  "}).json[0][
+        "text"
+    ] == responses.message("empty_message")
     long = post(app, {"sender": "u", "message": "y" * 51}).json
-    assert long[0]["text"] == kb.message("message_too_long")
+    assert long[0]["text"] == responses.message("message_too_long")
     assert seen == []
 
 
@@ -167,4 +166,4 @@ def test_handler_error_is_not_a_500(app_and_seen) -> None:
     app, _ = app_and_seen
     response = post(app, {"sender": "u", "message": "boom"})
     assert response.status == 200
-    assert response.json[-1]["text"] == load_kb().message("ask_rephrase")
+    assert response.json[-1]["text"] == responses.message("ask_rephrase")

@@ -12,8 +12,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 
+from bot import responses
 from bot.tracker_store import SQLiteTrackerStore
-from kb import load_kb
 
 TOKEN = "a-rest-token-of-some-length"
 
@@ -42,7 +42,7 @@ async def test_forget_deletes_only_that_senders_conversation(
     assert body == [
         {
             "recipient_id": "alice",
-            "text": load_kb().message("forgotten"),
+            "text": responses.message("forgotten"),
             "custom": {"forgotten": True},
         }
     ]
@@ -71,7 +71,7 @@ async def test_forget_that_fails_says_so_without_a_5xx(
     )
     status, body, _ = await server.post({"sender": "alice"}, route="forget")
     assert status == 200
-    assert body[0]["text"] == load_kb().message("forget_failed")
+    assert body[0]["text"] == responses.message("forget_failed")
     assert body[0]["custom"] == {"forgotten": False}
 
 

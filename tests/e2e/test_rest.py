@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 
-from kb import load_kb
+from bot import responses
 from tests.e2e.conftest import Client, start
 
 
@@ -90,10 +90,11 @@ def test_bad_requests_get_400_with_a_reason(client: Client) -> None:
 
 
 def test_odd_messages_get_a_friendly_answer(client: Client) -> None:
-    kb = load_kb()
     user = sender()
-    assert texts(client.ask(user, "   ")) == [kb.message("empty_message")]
-    assert texts(client.ask(user, "x" * 20_000)) == [kb.message("message_too_long")]
+    assert texts(client.ask(user, "   ")) == [responses.message("empty_message")]
+    assert texts(client.ask(user, "x" * 20_000)) == [
+        responses.message("message_too_long")
+    ]
     huge = json.dumps({"sender": user, "message": "x" * 10**6}).encode()
     assert client.raw(huge)[0] == 413  # over the Rasa server's 64 kB request limit
     for message in ("🙂🙂🙂", "<script>alert(1)</script>", "what is\u200b CAPTEM\u202e?",

@@ -62,15 +62,6 @@ def test_non_chemo_treatments_are_marked_not_chemo(real_kb) -> None:
         assert real_kb.entries[entry_id].is_chemo is False, entry_id
 
 
-def test_messages_are_domain_responses(real_kb) -> None:
-    """kb.message(key) is the response utter_<key> of bot/domain (bot/responses.py)."""
-    assert "Xeloda" in real_kb.message("no_reviewed_side_effects", title="Xeloda")
-    with pytest.raises(KeyError):
-        real_kb.message("no_such_message")
-    with pytest.raises(KeyError, match="title"):
-        real_kb.message("no_reviewed_side_effects")  # a value missing is never sent
-
-
 @pytest.mark.parametrize(
     "field, value, expected",
     [

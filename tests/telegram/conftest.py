@@ -6,38 +6,25 @@ in ``fake_telegram.py`` on 127.0.0.1.
 
 import asyncio
 import functools
-import socket
 from pathlib import Path
 from typing import Any, AsyncIterator, Dict, Iterator, List
 
 import aiohttp
 import pytest
-import rasa.core.agent  # noqa: F401  (imported before the policy reset below)
-from sanic import Sanic
+import rasa.core.agent  # noqa: F401  (imported before harness resets the loop policy)
 
+from tests.channels.harness import InProcessServer
 from tests.telegram.fake_telegram import TEST_TOKEN, FakeTelegram
-
-# Importing sanic installs uvloop's event loop policy, whose get_event_loop() raises
-# in the main thread and breaks pytest-asyncio; Rasa's own run.py resets it too.
-asyncio.set_event_loop_policy(None)
-# Several Sanic apps in one process (one per test): what sanic-testing sets.
-Sanic.test_mode = True
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret_0123456789"
 
 
 def message(key: str) -> str:
-    """The bot/domain/channels.yml sentence the channel sends for ``key`` (what users read)."""
-    from kb import load_kb
+    """The domain sentence the channel sends for ``key`` (what Telegram users read)."""
+    from bot import responses
 
-    return load_kb().message(key)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return responses.message(key, "telegram")
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +77,7 @@ class ScriptedAssistant:
             await message.output_channel.send_response(message.sender_id, dict(reply))
 
 
-class ChannelServer:
+class ChannelServer(InProcessServer):
     """A Sanic app serving only the Telegram blueprint, in this test's event loop."""
 
     def __init__(self, credentials: Dict[str, Any], tracker_store: Any = None) -> None:
@@ -98,34 +85,18 @@ class ChannelServer:
 
         from bot.channels.telegram import TelegramInput
 
-        self.port = free_port()
+        super().__init__("telegram_test")
         self.channel = TelegramInput.from_credentials(credentials)
         self.agent = Agent(domain=load_domain(), tracker_store=tracker_store)
         self.assistant = ScriptedAssistant(self.agent)
-        self.app = Sanic(f"telegram_test_{self.port}", configure_logging=False)
-        self.app.config.USE_UVLOOP = False  # keep pytest-asyncio's loop policy
         self.app.ctx.agent = self.agent
         self.app.blueprint(
             self.channel.blueprint(self.assistant), url_prefix="/webhooks/telegram"
         )
-        self._server: Any = None
 
     @property
     def webhook_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook"
-
-    async def start(self) -> None:
-        self._server = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True
-        )
-        await self._server.startup()
-        await self._server.after_start()
-
-    async def stop(self) -> None:
-        await self._server.before_stop()
-        self._server.close()
-        await self._server.wait_closed()
-        await self._server.after_stop()
 
     async def post(
         self, update: Dict[str, Any], secret: str | None = SECRET

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.channels.guard import max_message_chars
+from tests.channels.harness import domain_with
 from tests.telegram.conftest import (
     SECRET,
     ChannelServer,
@@ -409,7 +410,7 @@ async def test_flood_control_is_retried(
 def test_every_fixed_reply_is_a_reviewed_sentence() -> None:
     from bot.channels.telegram.channel import MESSAGE_KEYS
 
-    # kb.message raises KeyError for a key the domain lacks.
+    # bot.responses.message raises KeyError for a key the domain lacks.
     assert all(message(key).strip() for key in MESSAGE_KEYS)
     assert "utter_disclaimer" in load_domain().responses
 
@@ -453,3 +454,39 @@ async def test_polling_mode(
     url = f"http://127.0.0.1:{polling_server.port}/webhooks/telegram/webhook"
     async with aiohttp.ClientSession() as session, session.post(url, json={}) as resp:
         assert resp.status in (404, 405)
+
+
+async def test_channel_sentences_take_the_telegram_variant(
+    fake_telegram: FakeTelegram, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sentences the channel sends by itself honour ``channel: telegram`` variants."""
+    domain_with(
+        tmp_path,
+        monkeypatch,
+        {
+            "utter_text_only": [
+                {"text": "Text please."},
+                {"channel": "telegram", "text": "Text please, Telegram."},
+            ],
+            "utter_source_label": [
+                {"text": "Source"},
+                {"channel": "telegram", "text": "Telegram source"},
+            ],
+        },
+    )
+    server = ChannelServer(credentials(fake_telegram))
+    await server.start()
+    try:
+        await server.post(sticker_update(CHAT))
+        assert fake_telegram.sent_texts(CHAT) == ["Text please, Telegram."]
+        source = {"id": "s", "title": "A leaflet", "url": "https://example.org/x"}
+        server.assistant.script["which source?"] = [
+            {"text": "An answer."},
+            {"custom": {"kb_answer": {"id": "captem", "sources": [source]}}},
+        ]
+        await server.post(message_update("which source?", chat_id=CHAT))
+        assert fake_telegram.sent_texts(CHAT)[-1] == (
+            "An answer.\n\nTelegram source: A leaflet"
+        )
+    finally:
+        await server.stop()

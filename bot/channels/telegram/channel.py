@@ -56,7 +56,7 @@ MAX_CONCURRENT_UPDATES = 8  # polled updates handled at once (different chats)
 POLLER_RETRY_S = POLLER_TTL_S / 3  # how often a waiting instance tries to take over
 
 # Fixed sentences the channel sends by itself: keys of bot/domain/channels.yml, sent with
-# ``reply_text(key)`` (``check_message`` answers with the same text-only, empty and
+# ``reply_text(key, CHANNEL_NAME)`` (``check_message`` answers with the same text-only, empty and
 # too-long sentences on every channel).
 RESPONSE_TEXT_ONLY = TEXT_ONLY
 RESPONSE_EDITED = "edited_message"
@@ -501,7 +501,7 @@ class TelegramInput(InputChannel):
 
     async def _utter(self, output: TelegramOutput, chat_id: str, key: str) -> None:
         """Sends the fixed sentence ``key`` of bot/domain/channels.yml to ``chat_id``."""
-        await output.send_response(chat_id, {"text": reply_text(key)})
+        await output.send_response(chat_id, {"text": reply_text(key, CHANNEL_NAME)})
 
     async def _ensure_disclaimer(
         self, output: TelegramOutput, ctx: Any, chat_id: str

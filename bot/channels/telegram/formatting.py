@@ -9,6 +9,10 @@ from typing import Any, Callable, Dict, List
 
 from bot.channels.guard import reply_text
 
+CHANNEL_NAME = (
+    "telegram"  # the output channel's name(): picks `channel: telegram` variants
+)
+
 # Telegram limits (https://core.telegram.org/bots/api).
 MAX_MESSAGE_LENGTH = 4096  # characters after entity parsing, counted in UTF-16 units
 
@@ -129,7 +133,7 @@ def format_sources(
     if not fragments:
         return []
     key = "source_label" if len(fragments) == 1 else "sources_label"
-    prefix = html.escape(reply_text(key), quote=False) + ": "
+    prefix = html.escape(reply_text(key, CHANNEL_NAME), quote=False) + ": "
 
     def fits(body: str) -> bool:
         return utf16_len(f"<i>{body}</i>") <= limit

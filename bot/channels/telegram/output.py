@@ -14,6 +14,7 @@ from bot.channels.guard import OfferedButtons
 from bot.channels.senders import TELEGRAM_PREFIX, local_id
 from bot.channels.telegram.api import TelegramAPIError, TelegramBotAPI
 from bot.channels.telegram.formatting import (
+    CHANNEL_NAME,
     MAX_MESSAGE_LENGTH,
     format_sources,
     split_message,
@@ -23,8 +24,6 @@ from bot.channels.telegram.formatting import (
 from bot.channels.telegram.updates import conversation_id
 
 logger = logging.getLogger(__name__)
-
-CHANNEL_NAME = "telegram"
 
 
 @dataclass
