@@ -476,6 +476,8 @@ def run_shell(servers: Servers) -> int:
         cmd = [
             python(), "-m", cfg.rasa_module, "shell", "--model", str(cfg.model),
             "--endpoints", str(cfg.endpoints), "--port", str(cfg.rasa_port),
+            # rasa shell's server binds everywhere by default; RASA_HOST says loopback
+            "--interface", cfg.host,
         ]  # fmt: skip
         return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
     except KeyboardInterrupt:
