@@ -50,16 +50,21 @@ def test_a_script_runs_from_another_folder_without_pythonpath(tmp_path: Path) ->
     assert printed.parent == ROOT / "models" and printed.name.endswith(".tar.gz")
 
 
-def test_no_script_puts_itself_on_sys_path() -> None:
-    """Files of the packaging work (pyproject's packages); the others are listed in the
-    lead's notes until their owners remove theirs."""
-    owned = [
-        p for p in (ROOT / "scripts").rglob("*.py")
-        if not p.name.startswith("telegram_")
-        and p.name not in {"check_kb.py", "kb_report.py", "gen_settings_domain.py",
-                           "eval_safety.py", "validate_data.py"}
-    ]  # fmt: skip
-    offenders = [
-        str(p.relative_to(ROOT)) for p in owned if "sys.path.insert" in p.read_text()
-    ]
-    assert offenders == []
+# Files whose owners still have to drop their sys.path edit (2026-12-02); shrink only.
+STILL_EDITING_SYS_PATH = {
+    "scripts/check_kb.py",
+    "scripts/kb_report.py",
+    "scripts/gen_settings_domain.py",
+    "scripts/eval_safety.py",
+}
+
+
+def test_no_module_puts_the_repo_on_sys_path() -> None:
+    """The project is installed: no module of its packages edits sys.path."""
+    offenders = {
+        str(path.relative_to(ROOT))
+        for package in ("bot", "actions", "kb", "convtest", "scripts")
+        for path in (ROOT / package).rglob("*.py")
+        if "sys.path.insert" in path.read_text(encoding="utf-8")
+    }
+    assert offenders <= STILL_EDITING_SYS_PATH, offenders - STILL_EDITING_SYS_PATH
