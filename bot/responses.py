@@ -76,14 +76,20 @@ def settings_values(settings: Settings | None = None) -> Dict[str, str]:
     }
 
 
+def parts(template: str) -> List[Tuple[str, str | None]]:
+    """``template`` as Rasa reads it: (literal text, placeholder name or None) pairs, in
+    order ("{{" is a literal brace)."""
+    converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", template)
+    out: List[Tuple[str, str | None]] = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(converted):
+        named = field and field.startswith("0[") and field.endswith("]")
+        out.append((literal, field[2:-1] if named and field else None))
+    return out
+
+
 def placeholders(template: str) -> Tuple[str, ...]:
     """The names Rasa would look up to fill ``template``, in order ("{{" is a brace)."""
-    converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", template)
-    names: List[str] = []
-    for _literal, field, _spec, _conversion in string.Formatter().parse(converted):
-        if field and field.startswith("0[") and field.endswith("]"):
-            names.append(field[2:-1])
-    return tuple(names)
+    return tuple(name for _literal, name in parts(template) if name is not None)
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
@@ -103,24 +109,42 @@ def domain_dir() -> Path:
     return Path(os.environ.get(DOMAIN_ENV) or DEFAULT_DOMAIN_DIR).resolve()
 
 
+def domain_files(path: Path | str) -> List[Path]:
+    """The domain files of ``path`` as Rasa finds them: the file itself, or every
+    ``*.yml`` / ``*.yaml`` under the folder (sub-folders too), in name order."""
+    base = Path(path)
+    if not base.is_dir():
+        return [base]
+    return sorted(p for p in base.rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
 @functools.lru_cache(maxsize=4)
-def read_responses(folder: str) -> Dict[str, List[Variant]]:
-    """Every response of the domain files in ``folder`` (name -> variants).
+def read_responses(path: str) -> Dict[str, List[Variant]]:
+    """:func:`load_responses`, cached (read once per process)."""
+    return load_responses(path)
+
+
+def load_responses(path: Path | str) -> Dict[str, List[Variant]]:
+    """Every response of the domain at ``path``, a file or a folder (name -> variants).
+
+    The one reader of domain responses: the channels, convtest and the tests use it.
 
     Raises:
         ValueError: if a domain file is not valid YAML or a response is not a list.
     """
     responses: Dict[str, List[Variant]] = {}
-    for path in sorted(Path(folder).glob("*.yml")):
+    for file in domain_files(path):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{path}: cannot read domain file: {exc}") from exc
+            raise ValueError(f"{file}: cannot read domain file: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{file}: a domain file must be a mapping")
         for name, variants in (data.get("responses") or {}).items():
             if not isinstance(variants, list) or not all(
                 isinstance(v, dict) for v in variants
             ):
-                raise ValueError(f"{path}: response {name} must be a list of variants")
+                raise ValueError(f"{file}: response {name} must be a list of variants")
             responses[str(name)] = variants
     return responses
 

@@ -3,7 +3,8 @@
 A REST message that says which response it is (``"response": "utter_x"``, if the channel
 passes Rasa's response name on) is named by that. Otherwise its text is compared with
 every text variant of every response in ``bot/domain/*.yml`` that the REST channel can
-receive (no ``channel:``, or ``channel: rest``):
+receive (no ``channel:``, or ``channel: collector``, the name Rasa gives the REST
+channel's output channel; the domain is read by :func:`bot.responses.load_responses`):
 
 * placeholders whose values are known are filled exactly as the bot fills them (the
   deployment settings of ``config/safety.yml``: ``{helpline}``, ``{emergency_number}``,
@@ -17,18 +18,15 @@ Whitespace runs count as one space. A message may match several names (identical
 
 from __future__ import annotations
 
-import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, Tuple, Union
 
-import yaml
+from bot import responses as domain_responses
 
-# How Rasa reads a placeholder (rasa/core/nlg/interpolator.py, 3.6): "{name}", where
-# "{{" is a literal brace.
-_RASA_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
-REST_CHANNEL = "rest"
+# The name of the REST channel's output channel (Rasa's CollectingOutputChannel), which
+# picks the variants that REST users get.
+REST_CHANNEL = "collector"
 
 
 def normalise_space(text: str) -> str:
@@ -45,13 +43,11 @@ class Template:
     @classmethod
     def parse(cls, text: str, known: Mapping[str, str]) -> Template:
         """``text`` with the ``known`` placeholders filled as Rasa fills them."""
-        converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", text)
         pieces = [""]
-        for literal, field, _spec, _conversion in string.Formatter().parse(converted):
+        for literal, name in domain_responses.parts(text):
             pieces[-1] += literal
-            if field is None:
+            if name is None:
                 continue
-            name = field[2:-1] if field.startswith("0[") else field
             if name in known:
                 pieces[-1] += str(known[name])
             else:
@@ -134,23 +130,8 @@ class ResponseCatalog:
             ValueError: if a domain file is not valid YAML, or the settings are invalid.
         """
         if known is None:
-            from bot.responses import settings_values
-
-            known = settings_values()
-        base = Path(domain)
-        files: Iterable[Path] = (
-            sorted(base.rglob("*.yml")) + sorted(base.rglob("*.yaml"))
-            if base.is_dir()
-            else [base]
-        )
-        responses: Dict[str, Any] = {}
-        for path in files:
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ValueError(f"{path}: cannot read domain file: {exc}") from exc
-            if isinstance(data, dict) and isinstance(data.get("responses"), dict):
-                responses.update(data["responses"])
+            known = domain_responses.settings_values()
+        responses = domain_responses.load_responses(domain)
         return cls.from_responses(responses, known)
 
     @property

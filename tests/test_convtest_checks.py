@@ -85,7 +85,7 @@ def test_channel_variants_for_other_channels_are_left_out() -> None:
             "utter_saved": [
                 {"text": "Saved. Type my questions."},
                 {"channel": "telegram", "text": "Saved. Send /questions."},
-                {"channel": "rest", "text": "Saved over REST."},
+                {"channel": "collector", "text": "Saved over REST."},  # Rasa's name
             ]
         }
     )

@@ -19,6 +19,7 @@ import pytest
 import requests
 import yaml
 
+from bot import responses
 from scripts.serve import ServerConfig, Servers, free_port
 from scripts.telegram_admin import merge_credentials
 from tests.telegram.conftest import REPO_ROOT, SECRET, message
@@ -37,16 +38,8 @@ WEBHOOK_PUBLIC_URL = "https://bot.example.org/webhooks/telegram/webhook"
 RED_FLAG = "I have a temperature of 38.5 on day 5 of capecitabine"
 
 
-def _responses() -> Dict[str, Any]:
-    responses: Dict[str, Any] = {}
-    for path in sorted((REPO_ROOT / "bot" / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        responses.update(data.get("responses") or {})
-    return responses
-
-
 def _text(name: str) -> str:
-    return _responses()[name][0]["text"]
+    return responses.responses()[name][0]["text"]
 
 
 def _static_prefix(template: str) -> str:

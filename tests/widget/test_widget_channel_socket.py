@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import socketio
-import yaml
 
+from bot import responses
 from bot.channels.guard import reply_text
-from tests.widget.conftest import REPO_ROOT, FakeBot, Site
+from tests.widget.conftest import FakeBot, Site
 from tests.widget.fake_bot import CAPTEM_PAYLOAD
 
 TIMEOUT = 10
@@ -166,7 +166,7 @@ async def test_too_long_message_gets_a_kind_reply_and_is_not_passed_on(
     session_id = await client.session()
     before = len(fake_bot.received())
     messages = await client.say(session_id, "x" * 2001)
-    assert messages == [{"text": reply_text("message_too_long")}]
+    assert messages == [{"text": reply_text("message_too_long", "socketio")}]
     assert len(fake_bot.received()) == before
 
 
@@ -176,7 +176,9 @@ async def test_empty_message_gets_a_kind_reply(
 ) -> None:
     session_id = await client.session()
     before = len(fake_bot.received())
-    assert await client.say(session_id, text) == [{"text": reply_text("empty_message")}]
+    assert await client.say(session_id, text) == [
+        {"text": reply_text("empty_message", "socketio")}
+    ]
     assert len(fake_bot.received()) == before
 
 
@@ -212,18 +214,17 @@ async def test_reconnect_gets_the_restored_notice(client: Client) -> None:
     name, data = await client.next_event()
     assert (name, data) == (
         "bot_uttered",
-        {"text": reply_text("reconnected"), "notice": True},
+        {"text": reply_text("reconnected", "socketio"), "notice": True},
     )
 
 
 def domain_texts(name: str) -> list[str]:
     """The texts of the domain response ``name`` for the widget, read from the YAML."""
-    texts = []
-    for path in sorted((REPO_ROOT / "bot" / "domain").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for variation in (data.get("responses") or {}).get(name) or []:
-            if variation.get("channel") in (None, "socketio"):
-                texts.append(str(variation["text"]).strip())
+    texts = [
+        str(variation["text"]).strip()
+        for variation in responses.responses().get(name) or []
+        if variation.get("channel") in (None, "socketio")
+    ]
     assert texts, f"no {name} in bot/domain"
     return texts
 
@@ -247,7 +248,7 @@ async def test_forget_deletes_the_stored_conversation_and_starts_afresh(
 
     await client.sio.emit("forget_request", {"session_id": old})
     answer = await asyncio.wait_for(client.forgotten.get(), TIMEOUT)
-    assert answer == {"forgotten": True, "text": reply_text("forgotten")}
+    assert answer == {"forgotten": True, "text": reply_text("forgotten", "socketio")}
     name, new = await client.next_event()  # a new session for this socket
     assert name == "session_confirm" and new != old
     assert fake_bot.stored_texts(conversation(old)) == []

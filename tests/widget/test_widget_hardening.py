@@ -175,7 +175,9 @@ async def test_rate_limit_per_session_sends_a_kind_message(
         session = await c.session()
         for i in range(3):
             assert await c.say(session, f"q{i}") == [{"text": f"You said: q{i}"}]
-        assert await c.say(session, "q3") == [{"text": reply_text("too_many_messages")}]
+        assert await c.say(session, "q3") == [
+            {"text": reply_text("too_many_messages", "socketio")}
+        ]
         mine = [
             r["text"]
             for r in limited_bot.received()
@@ -196,6 +198,8 @@ async def test_rate_limit_per_ip_covers_new_sessions(
         for _ in range(3):
             session = await c.session(None)
             replies.append(await c.say(session, "hello"))
-        assert {"text": reply_text("too_many_messages")} in [r[0] for r in replies]
+        assert {"text": reply_text("too_many_messages", "socketio")} in [
+            r[0] for r in replies
+        ]
     finally:
         await c.close()
