@@ -155,6 +155,7 @@ class Frames:
     first_person: FrozenSet[str]
     other_owners: FrozenSet[str]
     now_words: FrozenSet[str]
+    now_pairs: FrozenSet[Tuple[str, str]]
     symptom_words: FrozenSet[str]
     frames: Tuple[Frame, ...]
 
@@ -458,7 +459,12 @@ def _frames(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Fram
     return Frames(
         _words(data["first_person"]),
         _words(data.get("other_owners") or ""),
-        _words(data["now_words"]),
+        frozenset(w for w in _words(data["now_words"]) if "+" not in w),
+        frozenset(
+            tuple(w.split("+", 1))  # type: ignore[misc]
+            for w in _words(data["now_words"])
+            if "+" in w
+        ),
         _words(data["symptom_words"]),
         tuple(frames),
     )

@@ -344,15 +344,23 @@ class SafetyScreen:
         matches: List[Match] = [m for rules in sets for m in rules.run(doc, norms)]
         return {m[3] for m in matches} | self._scope.explain(doc, norms)
 
-    def _first_person(self, doc: Doc, scopes: Scopes | None = None) -> bool:
+    def _now_pair(self, doc: Doc, scopes: Scopes | None) -> bool:
+        """True if a two-word now phrase ("right now") occurs outside past clauses."""
+        pairs = self.lexicon.frames.now_pairs
+        return any(
+            (doc[i].norm_, doc[i + 1].norm_) in pairs
+            and not (scopes is not None and scopes.is_past(i))
+            for i in range(len(doc) - 1)
+        )
+
+    def _first_person(self, doc: Doc) -> bool:
         """True if the message speaks of the user or their own relative: a
         ``first_person`` word not right after an ``other_owners`` word ("their
-        husband", "a mum at the clinic" are someone else's), outside past clauses."""
+        husband", "a mum at the clinic" are someone else's)."""
         frames = self.lexicon.frames
         return any(
             t.norm_ in frames.first_person
             and not (t.i > 0 and doc[t.i - 1].norm_ in frames.other_owners)
-            and not (scopes is not None and scopes.is_past(t.i))
             for t in doc
         )
 
@@ -366,8 +374,9 @@ class SafetyScreen:
     ) -> str | None:
         """The id of the first symptom-as-topic frame that applies, or None.
 
-        Frames look at the part of the message that is not past history: in "my dad
-        fainted at my wedding years ago, is fainting hereditary?" only the question.
+        Frames look at the words of the part of the message that is not past history
+        (first person anywhere still counts): in "I had a fever on FOLFOX in 2021, what
+        counts as a fever?" only the question.
 
         Args:
             doc: the tokenised message.
@@ -379,13 +388,15 @@ class SafetyScreen:
         frames = self.lexicon.frames
         if scopes is not None and scopes.past:
             norms = frozenset(t.norm_ for t in doc if not scopes.is_past(t.i))
-        if not norms.isdisjoint(frames.now_words):
+        if not norms.isdisjoint(frames.now_words) or self._now_pair(doc, scopes):
             return None
         first = doc[first_index].norm_ if len(doc) > first_index else ""
         for frame in frames.frames:
             if frame.starts_with and first not in frame.starts_with:
                 continue
-            if not frame.allow_first_person and self._first_person(doc, scopes):
+            # first person anywhere, past clauses included: "I had a clot in 2021, is
+            # chest pain serious?" may be asked because of chest pain now
+            if not frame.allow_first_person and self._first_person(doc):
                 continue
             if not norms.isdisjoint(frame.none_of):
                 continue

@@ -351,7 +351,8 @@ def test_explicit_negation_does_not_escalate(
         # "what counts as a fever?" alone is a topic (topic_frames.yml what_counts):
         # knowledge answer plus the safety line; with a reading it escalates
         "what counts as a fever? mine is 38.5",
-        "what temperature should I call at?",
+        # "what temperature should I call at?" alone is a topic too (when_to_act)
+        "what temperature should I call at? I'm shivering",
         "I don't think I have a fever",  # not an explicit negation
         "no fever but I'm shivering",  # one symptom negated, another not
         "No, I have a fever",

@@ -351,3 +351,36 @@ def test_symptom_categories_are_logged_at_debug_only(
     assert any("chest" in r.getMessage() for r in records), "labels at DEBUG"
     assert all(r.levelno < logging.INFO for r in records)
     assert all("zebraquartz" not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it's going to be 35 degrees this weekend, any tips for keeping cool on CAPTEM?",
+        "it was 34 degrees on holiday and I burned, does chemo make you burn easier?",
+    ],
+)
+def test_holiday_and_keeping_cool_are_the_weather(text: str) -> None:
+    normalised = normalise_text(text)
+    assert find_readings(normalised, normalised.split()) == []
+
+
+def test_reading_knows_where_it_is() -> None:
+    """The offset lets the screen tell a past or hypothetical clause's reading."""
+    text = normalise_text("fine last year, today it is 38.5")
+    (reading,) = find_readings(text, text.split())
+    assert text[reading.start : reading.start + 4] == "38.5"
+
+
+@pytest.mark.parametrize(
+    "text, high",
+    [
+        ("if my temp goes over 37.5 do I ring or go to A&E?", False),  # a threshold
+        ("if my temperature is 38.5, who do I call?", True),  # stated: a reading
+        ("my temp is over 38", True),  # no "if": a reading
+        ("I had a temperature of 38.5 back in March, fine since", False),  # past
+    ],
+)
+def test_thresholds_and_past_readings(text: str, high: bool) -> None:
+    screen = SafetyScreen(37.5)
+    assert ("temperature_reading" in screen.screen(text).red_flags) is high
