@@ -110,10 +110,6 @@ class Expectations:
     no_kb_answer: bool | None = None
     silent: bool = False  # an empty reply is a failure unless this is true
 
-    def is_empty(self) -> bool:
-        """True if nothing about the reply is checked (beyond "the bot said something")."""
-        return self == Expectations(silent=self.silent)
-
 
 @dataclass(frozen=True)
 class Step:

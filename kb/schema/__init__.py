@@ -46,7 +46,6 @@ SCHEMA_DIR = Path(__file__).resolve().parent
 ENTRY_SCHEMA = SCHEMA_DIR / "entry.json"
 SOURCES_SCHEMA = SCHEMA_DIR / "sources.json"
 ROUTING_SCHEMA = SCHEMA_DIR / "routing.json"
-MODELINE = "# yaml-language-server: $schema="
 
 PathPart = Union[str, int]
 JsonPath = Tuple[PathPart, ...]
@@ -232,14 +231,6 @@ def check(
     return sorted(
         problems, key=lambda p: _document_order(data, p.entry_path + p.field_path)
     )
-
-
-def modeline_target(path: Path) -> Path | None:
-    """The schema a YAML file names on its first line, resolved, or None."""
-    first = path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
-    if not first.startswith(MODELINE):
-        return None
-    return (path.parent / first[len(MODELINE) :].strip()).resolve()
 
 
 def _explain(error: ValidationError) -> Iterator[Tuple[JsonPath, str]]:

@@ -18,7 +18,6 @@ from kb.schema import (
     by_key,
     check,
     field_name,
-    modeline_target,
     to_json,
     validator,
 )
@@ -27,6 +26,16 @@ from scripts import check_kb
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_SCHEMA = ROOT / "config" / "schema" / "safety.json"
 SCRIPT_SCHEMA = ROOT / "convtest" / "schema" / "script.json"
+MODELINE = "# yaml-language-server: $schema="
+
+
+def modeline_target(path: Path) -> Path | None:
+    """The schema a YAML file names on its first line, resolved, or None."""
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
+    if not first.startswith(MODELINE):
+        return None
+    return (path.parent / first[len(MODELINE) :].strip()).resolve()
+
 
 # Every YAML file people edit by hand, with the schema its loader checks it against.
 NAMED_SCHEMAS = [
