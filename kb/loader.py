@@ -115,6 +115,8 @@ def read_sources(kb_dir: Path) -> Dict[str, Source]:
             if sid in sources:
                 raise KBError(path, "duplicate source id", sid, "id")
             url, doi = item.get("url"), item.get("doi")
+            for field in ("title", "publisher"):
+                _no_braces(path, sid, field, item[field])
             sources[sid] = Source(
                 id=sid,
                 title=_clean(item["title"]),
@@ -158,7 +160,7 @@ def read_entry(path: Path, sources: Dict[str, Source]) -> Entry:
     questions = tuple(_clean(q) for q in data["questions_for_team"])
     if len({q.lower() for q in questions}) != len(questions):
         raise KBError(path, "holds the same question twice", eid, "questions_for_team")
-    return Entry(
+    entry = Entry(
         id=eid,
         title=_clean(data["title"]),
         kind=data["kind"],
@@ -178,6 +180,22 @@ def read_entry(path: Path, sources: Dict[str, Source]) -> Entry:
         broad=data.get("broad", False),
         path=str(path),
     )
+    texts = [("title", entry.title), ("answer", entry.answer)]
+    texts += [("detail", entry.detail)] if entry.detail else []
+    texts += [(f"facets.{name}", f.text) for name, f in facets.items()]
+    texts += [(f"questions_for_team[{n}]", q) for n, q in enumerate(questions, 1)]
+    for field, text in texts:
+        _no_braces(path, eid, field, text)
+    return entry
+
+
+def _no_braces(path: Path, item: str, field: str, text: str) -> None:
+    """KB text is sent as written, and titles and questions fill other responses'
+    placeholders: a brace would reach the person as written (or break the filling)."""
+    if "{" in text or "}" in text:
+        raise KBError(
+            path, "must not hold '{' or '}' (KB text is sent as written)", item, field
+        )
 
 
 def _terms(data: Dict[str, Any], name: str) -> Tuple[str, ...]:

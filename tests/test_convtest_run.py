@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -296,14 +295,11 @@ def test_conversations_run_concurrently_within_the_limit(
     text = "conversations:\n" + "".join(
         f"  - name: c{i}\n    steps: [{{user: hi}}, {{user: hi}}]\n" for i in range(10)
     )
-    started = time.perf_counter()
     results = asyncio.run(
         run_all(scripts(tmp_path, text, catalog), catalog, url, concurrency=5)
     )
-    elapsed = time.perf_counter() - started
     assert all(r.passed for r in results)
-    assert bot.max_in_flight == 5
-    assert elapsed < 2.0  # 20 turns x 0.2 s would take 4 s one at a time
+    assert bot.max_in_flight == 5  # five at once, never more (no wall-clock limit)
     assert len({r.sender for r in results}) == 10
 
 

@@ -26,7 +26,6 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import responses
-from kb import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ROOT / "bot" / "domain"
@@ -154,38 +153,6 @@ async def test_the_urgent_message_is_complete_on_a_new_conversation(
         "utter_urgent_red_flag", fresh_tracker(bare), "rest"
     )
     assert UNFILLED.search(unfilled["text"])
-
-
-def kb_texts(kb: KnowledgeBase) -> Iterator[Tuple[str, str]]:
-    for entry in kb.entries.values():
-        yield f"{entry.id}.title", entry.title
-        yield f"{entry.id}.answer", entry.answer
-        if entry.detail:
-            yield f"{entry.id}.detail", entry.detail
-        for facet, value in entry.facets.items():
-            yield f"{entry.id}.facets.{facet}", value.text
-        for n, question in enumerate(entry.questions_for_team):
-            yield f"{entry.id}.questions_for_team[{n}]", question
-    for source in kb.sources.values():
-        yield f"source {source.id}.title", source.title
-        yield f"source {source.id}.publisher", source.publisher
-
-
-def test_no_kb_text_holds_a_placeholder(real_kb: KnowledgeBase) -> None:
-    """KB text is sent as it is, and titles and questions fill other responses: a brace
-    would reach the person as it is written."""
-    found = [where for where, text in kb_texts(real_kb) if "{" in text or "}" in text]
-    assert not found, found
-
-
-def test_a_kb_text_with_a_placeholder_would_be_found(real_kb: KnowledgeBase) -> None:
-    entry = next(iter(real_kb.entries.values()))
-    broken = KnowledgeBase(
-        entries={entry.id: entry.__class__(**{**entry.__dict__, "answer": "{x}"})},
-        sources={},
-        routing={},
-    )
-    assert [w for w, t in kb_texts(broken) if "{" in t] == [f"{entry.id}.answer"]
 
 
 def python_files(path: Path) -> List[Path]:

@@ -95,6 +95,9 @@ def test_non_chemo_treatments_are_marked_not_chemo(real_kb) -> None:
         ),
         ("questions_for_team", ["Is it chemo?", "is it  chemo?"], "the same question"),
         ("questions_for_team", ["A?", "x" * 200 + "?"], "longer than 160"),
+        ("answer", "Call {helpline}.", "field 'answer': must not hold '{' or '}'"),
+        ("title", "CAPTEM}", "field 'title': must not hold"),
+        ("questions_for_team", ["A?", "{x}?"], "'questions_for_team[2]': must not"),
     ],
 )
 def test_broken_field_is_named(
@@ -205,6 +208,7 @@ def _set_source_field(tmp_kb_dir: Path, sid: str, field: str, value: object) -> 
         ("cruk_capecitabine", "year", None, "field 'year': is required"),
         ("cruk_capecitabine", "year", "recent", "field 'year': must be a year"),
         ("cruk_capecitabine", "colour", "blue", "field 'colour': unknown field"),
+        ("cruk_capecitabine", "publisher", "{x}", "field 'publisher': must not hold"),
     ],
 )
 def test_broken_source_is_named(
