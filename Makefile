@@ -47,7 +47,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock pypr
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-settings: bot/domain/settings.generated.yml ## domain slots from config/safety.yml
+# The generated slots are committed (a plain `rasa train` needs them): this regenerates them
+# after config/safety.yml changes, and `make clean` keeps them.
+settings: bot/domain/settings.generated.yml ## domain slots from config/safety.yml (committed)
 
 bot/domain/settings.generated.yml: config/safety.yml scripts/gen_settings_domain.py bot/settings.py | venv
 	$(PY) -m scripts.gen_settings_domain
@@ -119,4 +121,4 @@ bench: train ## load benchmark against this assistant and the stock `rasa init` 
 	$(PY) -m scripts.bench --model "$(MODEL)" --out $(RESULTS)/bench $(BENCH_ARGS)
 
 clean: ## remove generated files (models, results, caches; keeps .venv)
-	rm -rf models $(RESULTS) .pytest_cache .ruff_cache
+	rm -rf models $(RESULTS) .pytest_cache .ruff_cache .cache/mypy
