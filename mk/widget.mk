@@ -1,5 +1,5 @@
 # Web chat widget (widget/, docs: widget/README.md) and its socket.io channel
-# (bot/channels/socketio.py). Uses PY, PYTHONPATH, MODEL and RESULTS from the main Makefile.
+# (bot/channels/socketio.py). Uses PY, MODEL and RESULTS from the main Makefile.
 #   make widget-serve   demo forum + widget on http://localhost:8080/ (bot on :5005)
 #   make test-widget    channel tests + headless Chromium tests (fake bot and the real bot)
 #   make test-widget-browser   the Chromium tests against the fake bot only (no model needed)

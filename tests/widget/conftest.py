@@ -86,7 +86,7 @@ class FakeBot:
         return [json.loads(row[0]).get("text") for row in rows]
 
     def start(self) -> FakeBot:
-        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **self.env)
+        env = dict(os.environ, **self.env)  # bot/ is importable: pip install -e .
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(

@@ -26,25 +26,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage, register
+from rasa.core.lock_store import InMemoryLockStore
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.channels.socketio import WidgetSocketIOInput
+from bot.tracker_store import SQLiteTrackerStore
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from rasa.core.channels.channel import UserMessage, register  # noqa: E402
-from rasa.core.lock_store import InMemoryLockStore  # noqa: E402
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator  # noqa: E402
-from rasa.core.tracker_store import FailSafeTrackerStore  # noqa: E402
-from rasa.shared.core.domain import Domain  # noqa: E402
-from rasa.shared.core.events import UserUttered  # noqa: E402
-from sanic import Sanic, response  # noqa: E402
-from sanic.request import Request  # noqa: E402
-
-from bot.channels.socketio import WidgetSocketIOInput  # noqa: E402
-from bot.tracker_store import SQLiteTrackerStore  # noqa: E402
 
 CAPTEM_PAYLOAD = '/ask_what_is{"kb_term":"captem"}'
 CAPE_PAYLOAD = '/ask_what_is{"kb_term":"capecitabine"}'
