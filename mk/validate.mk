@@ -1,10 +1,7 @@
-# Data validation: Rasa's `rasa data validate --fail-on-warnings`, plus the one reviewed
-# exception (scripts/validate_data.py): responses that only code sends are listed, with the
-# code that sends them, in scripts/responses_sent_by_code.yml; any other warning fails.
-# Uses PY from the main Makefile.
+# `make validate` (in the Makefile) runs scripts/validate_data.py: Rasa's own
+# `data validate --fail-on-warnings`, failing on every warning except "not used in any story or
+# rule" for responses that only code sends, listed with their sender in
+# scripts/responses_sent_by_code.yml. `validate-data` is kept as an alias.
 .PHONY: validate-data
 
-validate-data: venv settings ## rasa data validate --fail-on-warnings, warnings checked against the reviewed list
-	$(PY) -m scripts.validate_data --config config.yml --domain bot/domain --data data
-
-TEST_TARGETS += validate-data
+validate-data: validate ## alias of make validate
