@@ -8,7 +8,9 @@ Modes:
   ``tests/components/test_safety.py``; the crisis turns of ``safety_crisis.yml``;
   ``tests/safety/false_alarms.yml``); with ``--dev``, on the development suites
   (``tests/safety_dev/*.yml``: written blind, seen during development on 2026-12-01,
-  so tuned against; ``--show-misses`` lists their misses); with ``--blind``, on the
+  so tuned against; ``tests/safety_dev/own/*.yml``: ours, written in batches from public
+  helpline lists before each tuning round, then tuned against; ``--show-misses`` lists
+  their misses); with ``--blind``, on the
   blind suites (``tests/safety_blind_v2/*.yml``), with gates. ``--model`` adds the
   whole NLU of a trained model (classifier + screen), ungated. For the blind suites
   only aggregate numbers are printed, never a message (they are kept unseen on
