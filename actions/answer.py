@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 ENTITY = "kb_term"
 
 
-def entity_ids(tracker: Tracker) -> List[str]:
+def entity_ids(tracker: Tracker) -> list[str]:
     """KB entry ids recognised in the latest user message, in order."""
     entities = tracker.latest_message.get("entities") or []
     return [
@@ -44,10 +44,10 @@ class ActionAnswerQuestion(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Plan the answer from the KB and dispatch it."""
         kb = load_kb()
-        intent: Dict[str, Any] = tracker.latest_message.get("intent") or {}
+        intent: dict[str, Any] = tracker.latest_message.get("intent") or {}
         plan = plan_answer(
             kb,
             intent=str(intent.get("name") or ""),

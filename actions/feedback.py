@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import re
-from typing import Any, Dict, List, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -50,7 +51,7 @@ def intent_payload(intent: str, **entities: str) -> str:
 
 def answer_buttons(
     domain: Mapping[str, Any], kb_id: str, facet: str
-) -> List[Dict[str, str]]:
+) -> list[dict[str, str]]:
     """Helpful, not helpful, and questions to ask your team, for one answered entry."""
     return [
         {
@@ -70,9 +71,9 @@ def answer_buttons(
     ]
 
 
-def entity_values(tracker: Tracker) -> Dict[str, Any]:
+def entity_values(tracker: Tracker) -> dict[str, Any]:
     """The latest message's entities by name (the first value of each)."""
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for entity in tracker.latest_message.get("entities") or []:
         if isinstance(entity, dict) and entity.get("entity"):
             values.setdefault(str(entity["entity"]), entity.get("value"))
@@ -118,7 +119,7 @@ class ActionRecordFeedback(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Validate the vote and store it."""
         parsed = parse_vote(load_kb(), entity_values(tracker), channel_name(tracker))
         if isinstance(parsed, str):

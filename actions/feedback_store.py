@@ -19,7 +19,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -140,7 +139,7 @@ def record(vote: Vote, url: str | None = None) -> None:
         )
 
 
-def counts(url: str | None = None, by_facet: bool = False) -> List[EntryCounts]:
+def counts(url: str | None = None, by_facet: bool = False) -> list[EntryCounts]:
     """Up and down votes per entry (or per entry and facet), most "not helpful" first,
     then fewest "helpful", then by id."""
     engine = engine_for(database_url(url))
@@ -148,7 +147,7 @@ def counts(url: str | None = None, by_facet: bool = False) -> List[EntryCounts]:
     down = sa.func.sum(sa.case((feedback.c.vote == "down", 1), else_=0))
     keys = [feedback.c.kb_id] + ([feedback.c.facet] if by_facet else [])
     query = sa.select(*keys, up, down).group_by(*keys)
-    rows: List[EntryCounts] = []
+    rows: list[EntryCounts] = []
     with engine.connect() as conn:
         for row in conn.execute(query):
             facet = str(row[1]) if by_facet else None

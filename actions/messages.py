@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict
+from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -31,7 +31,7 @@ def dispatch_plan(
         if part.response == DISCLAIMER and buttons:
             dispatcher.utter_message(response=part.response, buttons=buttons)
         elif part.response:
-            values: Dict[str, Any] = dict(part.values)  # the response's {placeholders}
+            values: dict[str, Any] = dict(part.values)  # the response's {placeholders}
             dispatcher.utter_message(response=part.response, **values)
         else:
             dispatcher.utter_message(text=part.text, json_message=kb_payload(kb, part))

@@ -8,8 +8,8 @@ here, written in ``bot/domain/*.yml``), never from here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
 
 from kb.model import Entry, KnowledgeBase
 
@@ -46,7 +46,7 @@ class Part:
     """One message: KB text about an entry, or a domain response with its values."""
 
     response: str | None = None  # domain response name (utter_disclaimer)
-    values: Dict[str, str] = field(
+    values: dict[str, str] = field(
         default_factory=dict
     )  # the response's {placeholders}
     entry: Entry | None = None
@@ -59,17 +59,17 @@ class Part:
 class Plan:
     """What to say, in order, and which topic/facet the conversation is now about."""
 
-    parts: List[Part]
+    parts: list[Part]
     topic: str | None
     facet: str | None
 
     @property
-    def kb_ids(self) -> List[str]:
+    def kb_ids(self) -> list[str]:
         """Ids of the KB entries answered."""
         return [p.entry.id for p in self.parts if p.entry is not None]
 
     @property
-    def feedback_target(self) -> Tuple[str, str] | None:
+    def feedback_target(self) -> tuple[str, str] | None:
         """(entry id, facet) that feedback under this answer is about: the topic's part."""
         answered = [p for p in self.parts if p.entry is not None and p.facet]
         for part in answered:
@@ -88,7 +88,7 @@ def refers_back(text: str) -> bool:
 
 def named_entries(
     kb: KnowledgeBase, entity_ids: Sequence[str], broad_if_alone: bool = False
-) -> List[str]:
+) -> list[str]:
     """Distinct KB entry ids named in a message, broad ones ("chemo") left out; with
     ``broad_if_alone``, the broad ones are kept when nothing more specific was named."""
     known = [e for e in dict.fromkeys(entity_ids) if e in kb.entries]
@@ -108,7 +108,7 @@ def resolve_entries(
     entity_ids: Sequence[str],
     topic: str | None,
     text: str,
-) -> List[Entry]:
+) -> list[Entry]:
     """Which entries a question is about: named topics, else the topic under discussion,
     else the intent's default entry. Broad topics ("chemo") yield to the others."""
     rule = kb.routing.get(intent, {})
@@ -136,7 +136,7 @@ def resolve_entries(
 FACETED_KINDS = frozenset({"drug", "regimen", "non_chemo"})
 
 
-def _kb_part(entry: Entry, facet: str) -> List[Part]:
+def _kb_part(entry: Entry, facet: str) -> list[Part]:
     """The parts answering ``facet`` of ``entry``, falling back honestly when the KB is silent."""
     found = entry.facet(facet)
     if found is not None:
@@ -216,7 +216,7 @@ def with_safety_line(plan: Plan) -> Plan:
     return Plan(parts, plan.topic, plan.facet)
 
 
-def kb_payload(kb: KnowledgeBase, part: Part) -> Dict[str, object]:
+def kb_payload(kb: KnowledgeBase, part: Part) -> dict[str, object]:
     """The ``custom`` payload that lets channels show which entry and sources an answer used.
 
     ``sources`` lists every source of the entry, the one this text rests on first.
@@ -270,21 +270,21 @@ class Suggestion:
     payload."""
 
     label: str
-    values: Dict[str, str]
+    values: dict[str, str]
     payload: str
     entry_id: str | None = None
 
 
 def plan_suggestions(
     kb: KnowledgeBase,
-    ranking: Sequence[Dict[str, object]],
+    ranking: Sequence[dict[str, object]],
     entity_ids: Sequence[str],
     topic: str | None,
-) -> List[Suggestion]:
+) -> list[Suggestion]:
     """Two or three likely readings of an unclear message, most likely first."""
     named = named_entries(kb, entity_ids, broad_if_alone=True)
     subject = named[0] if named else (topic if topic in kb.entries else None)
-    out: List[Suggestion] = []
+    out: list[Suggestion] = []
     for item in ranking:
         intent = str(item.get("name", ""))
         confidence = item.get("confidence", 1.0)
@@ -321,7 +321,7 @@ def plan_suggestions(
         entry = kb.entries[subject]
         payload = f'/ask_what_is{{"kb_term": "{subject}"}}'
         out.append(Suggestion(TOPIC_TITLE, {"title": entry.title}, payload, subject))
-    unique: Dict[str, Suggestion] = {}
+    unique: dict[str, Suggestion] = {}
     for s in out:
         unique.setdefault(s.payload, s)
     return list(unique.values())[:MAX_SUGGESTIONS]

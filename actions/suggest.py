@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -35,7 +33,7 @@ class ActionOfferTopics(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Build the buttons from the intent ranking and dispatch them."""
         kb = load_kb()
         suggestions = plan_suggestions(

@@ -9,8 +9,9 @@ Texts are domain responses (bot/domain/feedback.yml); this module holds none.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -57,7 +58,7 @@ def find_question(kb: KnowledgeBase, qid: object) -> Question | None:
     return Question(qid, entry, entry.questions_for_team[int(index)])
 
 
-def entry_questions(entry: Entry) -> List[Question]:
+def entry_questions(entry: Entry) -> list[Question]:
     """Every reviewed question of ``entry``, in order."""
     return [
         Question(question_id(entry.id, i), entry, text)
@@ -65,7 +66,7 @@ def entry_questions(entry: Entry) -> List[Question]:
     ]
 
 
-def saved_ids(tracker: Tracker) -> List[str]:
+def saved_ids(tracker: Tracker) -> list[str]:
     """The ``saved_questions`` slot as a list of strings (anything else is dropped)."""
     value = tracker.get_slot(SLOT)
     if not isinstance(value, list):
@@ -80,7 +81,7 @@ def numbered(texts: Sequence[str]) -> str:
 
 def add_buttons(
     domain: Mapping[str, Any], entry: Entry, saved: Sequence[str]
-) -> List[Dict[str, str]]:
+) -> list[dict[str, str]]:
     """A button per question of ``entry`` not yet in the list, then "My question list"."""
     buttons = [
         {
@@ -144,7 +145,7 @@ class ActionTeamQuestions(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Offer the questions of the entry asked about."""
         kb = load_kb()
         offer_questions(
@@ -169,7 +170,7 @@ class ActionSaveQuestion(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Add the question to the list."""
         kb = load_kb()
         saved = saved_ids(tracker)
@@ -204,7 +205,7 @@ class ActionShowSavedQuestions(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Send the list."""
         kb = load_kb()
         questions = [q for q in (find_question(kb, i) for i in saved_ids(tracker)) if q]
@@ -241,6 +242,6 @@ class ActionClearSavedQuestions(Action):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         """Empty the list."""
         return [SlotSet(SLOT, None)]

@@ -25,8 +25,9 @@ import functools
 import os
 import re
 import string
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any
 
 import yaml
 
@@ -42,7 +43,7 @@ PREFIX = "utter_"
 # and new lines.
 _RASA_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
 
-Variant = Dict[str, Any]
+Variant = dict[str, Any]
 
 
 def format_degrees(value: float) -> str:
@@ -51,7 +52,7 @@ def format_degrees(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def settings_values(settings: Settings | None = None) -> Dict[str, str]:
+def settings_values(settings: Settings | None = None) -> dict[str, str]:
     """The placeholder values that come from the deployment settings.
 
     Args:
@@ -76,18 +77,18 @@ def settings_values(settings: Settings | None = None) -> Dict[str, str]:
     }
 
 
-def parts(template: str) -> List[Tuple[str, str | None]]:
+def parts(template: str) -> list[tuple[str, str | None]]:
     """``template`` as Rasa reads it: (literal text, placeholder name or None) pairs, in
     order ("{{" is a literal brace)."""
     converted = _RASA_PLACEHOLDER.sub(r"{0[\1]}", template)
-    out: List[Tuple[str, str | None]] = []
+    out: list[tuple[str, str | None]] = []
     for literal, field, _spec, _conversion in string.Formatter().parse(converted):
         named = field and field.startswith("0[") and field.endswith("]")
         out.append((literal, field[2:-1] if named and field else None))
     return out
 
 
-def placeholders(template: str) -> Tuple[str, ...]:
+def placeholders(template: str) -> tuple[str, ...]:
     """The names Rasa would look up to fill ``template``, in order ("{{" is a brace)."""
     return tuple(name for _literal, name in parts(template) if name is not None)
 
@@ -109,7 +110,7 @@ def domain_dir() -> Path:
     return Path(os.environ.get(DOMAIN_ENV) or DEFAULT_DOMAIN_DIR).resolve()
 
 
-def domain_files(path: Path | str) -> List[Path]:
+def domain_files(path: Path | str) -> list[Path]:
     """The domain files of ``path`` as Rasa finds them: the file itself, or every
     ``*.yml`` / ``*.yaml`` under the folder (sub-folders too), in name order."""
     base = Path(path)
@@ -119,12 +120,12 @@ def domain_files(path: Path | str) -> List[Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def read_responses(path: str) -> Dict[str, List[Variant]]:
+def read_responses(path: str) -> dict[str, list[Variant]]:
     """:func:`load_responses`, cached (read once per process)."""
     return load_responses(path)
 
 
-def load_responses(path: Path | str) -> Dict[str, List[Variant]]:
+def load_responses(path: Path | str) -> dict[str, list[Variant]]:
     """Every response of the domain at ``path``, a file or a folder (name -> variants).
 
     The one reader of domain responses: the channels, convtest and the tests use it.
@@ -132,7 +133,7 @@ def load_responses(path: Path | str) -> Dict[str, List[Variant]]:
     Raises:
         ValueError: if a domain file is not valid YAML or a response is not a list.
     """
-    responses: Dict[str, List[Variant]] = {}
+    responses: dict[str, list[Variant]] = {}
     for file in domain_files(path):
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -149,7 +150,7 @@ def load_responses(path: Path | str) -> Dict[str, List[Variant]]:
     return responses
 
 
-def responses() -> Dict[str, List[Variant]]:
+def responses() -> dict[str, list[Variant]]:
     """The project's domain responses (cached)."""
     return read_responses(str(domain_dir()))
 

@@ -27,7 +27,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import yaml
 
@@ -167,14 +167,14 @@ def _read(path: Path) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
-def _base_document() -> Dict[str, Any]:
+def _base_document() -> dict[str, Any]:
     """``config/safety.yml``, which must set every key."""
     data = to_json(_read(DEFAULT_PATH.resolve()), drop_empty=True)
     _raise_first(check(data, SCHEMA_PATH, DEFAULT_PATH.resolve()))
     return data
 
 
-def _raise_first(problems: List[Problem]) -> None:
+def _raise_first(problems: list[Problem]) -> None:
     if problems:
         first = problems[0]
         raise SettingsError(locate(first.file, first.message, field=first.field))
@@ -228,7 +228,7 @@ def parse_settings(raw: Any, source: Path | None = None) -> Settings:
     )
 
 
-def _merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """``base`` with each section's keys replaced by those ``override`` sets."""
     return {
         section: {**values, **(override.get(section) or {})}

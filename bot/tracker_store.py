@@ -39,8 +39,9 @@ import contextlib
 import contextvars
 import logging
 import os
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any, Generator, List
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -290,10 +291,10 @@ DELETABLE = (
 )
 
 
-def _stores_behind(tracker_store: TrackerStore | None) -> List[TrackerStore]:
+def _stores_behind(tracker_store: TrackerStore | None) -> list[TrackerStore]:
     """The concrete stores behind Rasa's wrappers (FailSafe's in-memory fallback too)."""
-    stores: List[TrackerStore] = []
-    pending: List[Any] = [tracker_store]
+    stores: list[TrackerStore] = []
+    pending: list[Any] = [tracker_store]
     while pending:
         store = pending.pop()
         if store is None or any(store is seen for seen in stores):
@@ -384,7 +385,7 @@ async def delete_conversation(
         return _delete_all(stores, sender_id)
 
 
-def _delete_all(stores: List[TrackerStore], sender_id: str) -> bool:
+def _delete_all(stores: list[TrackerStore], sender_id: str) -> bool:
     try:
         deleted = [_delete_from(store, sender_id) for store in stores]
     except redis.exceptions.RedisError as exc:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
+from typing import Any
 
 from convtest.domain import ResponseCatalog, normalise_space
 from convtest.script import Expectations
@@ -32,12 +33,12 @@ class BotMessage:
     """One message of a reply, with the response names its text matches."""
 
     text: str | None = None
-    buttons: Tuple[Button, ...] = ()
-    custom: Dict[str, Any] | None = None
-    names: FrozenSet[str] = frozenset()
+    buttons: tuple[Button, ...] = ()
+    custom: dict[str, Any] | None = None
+    names: frozenset[str] = frozenset()
 
     @property
-    def kb_answer(self) -> Dict[str, Any] | None:
+    def kb_answer(self) -> dict[str, Any] | None:
         """The ``custom.kb_answer`` payload, if this message carries one."""
         if isinstance(self.custom, dict) and isinstance(
             self.custom.get("kb_answer"), dict
@@ -63,7 +64,7 @@ class BotMessage:
 class Reply:
     """Everything the bot sent back for one user message."""
 
-    messages: Tuple[BotMessage, ...]
+    messages: tuple[BotMessage, ...]
 
     @classmethod
     def from_rest(cls, payload: Any, catalog: ResponseCatalog) -> Reply:
@@ -77,7 +78,7 @@ class Reply:
             raise ValueError(
                 f"the REST channel returned {type(payload).__name__}, not a list"
             )
-        messages: List[BotMessage] = []
+        messages: list[BotMessage] = []
         for item in payload:
             if not isinstance(item, dict):
                 raise ValueError(
@@ -103,12 +104,12 @@ class Reply:
         return cls(messages=tuple(messages))
 
     @property
-    def buttons(self) -> Tuple[Button, ...]:
+    def buttons(self) -> tuple[Button, ...]:
         """Every button offered in this reply, in order."""
         return tuple(b for m in self.messages for b in m.buttons)
 
     @property
-    def kb_answers(self) -> List[Dict[str, Any]]:
+    def kb_answers(self) -> list[dict[str, Any]]:
         """Every ``kb_answer`` payload in this reply."""
         return [m.kb_answer for m in self.messages if m.kb_answer is not None]
 
@@ -118,7 +119,7 @@ class Reply:
         lines += [b.title for b in self.buttons]
         return "\n".join(lines)
 
-    def labels(self) -> List[str]:
+    def labels(self) -> list[str]:
         """One label per message, for diffs."""
         return [m.label() for m in self.messages]
 
@@ -130,13 +131,13 @@ class Failure:
     check: str
     expected: str
     actual: str
-    diff: Tuple[str, ...] = field(default=())
+    diff: tuple[str, ...] = field(default=())
 
     def __str__(self) -> str:
         return f"{self.check}: expected {self.expected}; got {self.actual}"
 
 
-def _diff(expected: Sequence[str], actual: Sequence[str]) -> Tuple[str, ...]:
+def _diff(expected: Sequence[str], actual: Sequence[str]) -> tuple[str, ...]:
     """``- expected`` / ``+ actual`` lines (unchanged lines prefixed with two spaces)."""
     return tuple(
         line
@@ -154,8 +155,8 @@ def _find_in_order(expected: Sequence[str], reply: Reply) -> bool:
     return pos == len(expected)
 
 
-def _check_responses(expect: Expectations, reply: Reply) -> List[Failure]:
-    failures: List[Failure] = []
+def _check_responses(expect: Expectations, reply: Reply) -> list[Failure]:
+    failures: list[Failure] = []
     if expect.responses and not _find_in_order(expect.responses, reply):
         failures.append(
             Failure(
@@ -174,8 +175,8 @@ def _check_responses(expect: Expectations, reply: Reply) -> List[Failure]:
     return failures
 
 
-def _check_text(expect: Expectations, reply: Reply) -> List[Failure]:
-    failures: List[Failure] = []
+def _check_text(expect: Expectations, reply: Reply) -> list[Failure]:
+    failures: list[Failure] = []
     text = reply.full_text()
     folded = normalise_space(text).casefold()
     for needle in expect.contains:
@@ -204,8 +205,8 @@ def _check_text(expect: Expectations, reply: Reply) -> List[Failure]:
     return failures
 
 
-def _check_kb(expect: Expectations, reply: Reply) -> List[Failure]:
-    failures: List[Failure] = []
+def _check_kb(expect: Expectations, reply: Reply) -> list[Failure]:
+    failures: list[Failure] = []
     answers = reply.kb_answers
     ids = [str(a.get("id")) for a in answers]
     if expect.kb_entry and not set(expect.kb_entry) & set(ids):
@@ -236,7 +237,7 @@ def _check_kb(expect: Expectations, reply: Reply) -> List[Failure]:
     return failures
 
 
-def _check_buttons(expect: Expectations, reply: Reply) -> List[Failure]:
+def _check_buttons(expect: Expectations, reply: Reply) -> list[Failure]:
     offered = [b.title for b in reply.buttons]
     if expect.buttons is None:
         return []
@@ -264,8 +265,8 @@ def _check_buttons(expect: Expectations, reply: Reply) -> List[Failure]:
     return []
 
 
-def _check_position(expect: Expectations, reply: Reply) -> List[Failure]:
-    failures: List[Failure] = []
+def _check_position(expect: Expectations, reply: Reply) -> list[Failure]:
+    failures: list[Failure] = []
     msgs = reply.messages
     labels = reply.labels()
     if expect.disclaimer is True and (not msgs or DISCLAIMER not in msgs[-1].names):
@@ -294,7 +295,7 @@ def _check_position(expect: Expectations, reply: Reply) -> List[Failure]:
     return failures
 
 
-def _check_placeholders(reply: Reply) -> List[Failure]:
+def _check_placeholders(reply: Reply) -> list[Failure]:
     """No message or button may show a ``{placeholder}`` (whatever the step expects)."""
     lines = [m.text for m in reply.messages if m.text] + [
         b.title for b in reply.buttons
@@ -312,7 +313,7 @@ def _check_placeholders(reply: Reply) -> List[Failure]:
     return []
 
 
-def check_reply(expect: Expectations, reply: Reply) -> List[Failure]:
+def check_reply(expect: Expectations, reply: Reply) -> list[Failure]:
     """Every way ``reply`` falls short of ``expect`` (empty list = step passed)."""
     if not reply.messages:
         if expect.silent:
@@ -326,7 +327,7 @@ def check_reply(expect: Expectations, reply: Reply) -> List[Failure]:
         ]
     if expect.silent:
         return [Failure("silent", "no messages", ", ".join(reply.labels()))]
-    failures: List[Failure] = _check_placeholders(reply)
+    failures: list[Failure] = _check_placeholders(reply)
     for check in (
         _check_position,
         _check_responses,

@@ -18,9 +18,10 @@ Whitespace runs count as one space. A message may match several names (identical
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Tuple, Union
+from typing import Any
 
 from bot import responses as domain_responses
 
@@ -38,7 +39,7 @@ def normalise_space(text: str) -> str:
 class Template:
     """One text variant: its words, split where a value only the sender knows goes."""
 
-    pieces: Tuple[str, ...]
+    pieces: tuple[str, ...]
 
     @classmethod
     def parse(cls, text: str, known: Mapping[str, str]) -> Template:
@@ -82,7 +83,7 @@ class Template:
 class ResponseCatalog:
     """Response name -> its text variants, ready to compare."""
 
-    templates: Mapping[str, Tuple[Template, ...]]
+    templates: Mapping[str, tuple[Template, ...]]
 
     @classmethod
     def from_responses(
@@ -98,9 +99,9 @@ class ResponseCatalog:
             known: placeholder values the bot always uses (default: none).
             channel: the output channel whose variants count (REST).
         """
-        templates: Dict[str, Tuple[Template, ...]] = {}
+        templates: dict[str, tuple[Template, ...]] = {}
         for name, variants in responses.items():
-            parsed: List[Template] = []
+            parsed: list[Template] = []
             for variant in variants or []:
                 if not isinstance(variant, dict) or not isinstance(
                     variant.get("text"), str
@@ -116,7 +117,7 @@ class ResponseCatalog:
 
     @classmethod
     def from_domain(
-        cls, domain: Union[str, Path], known: Mapping[str, str] | None = None
+        cls, domain: str | Path, known: Mapping[str, str] | None = None
     ) -> ResponseCatalog:
         """Read every ``*.yml`` in a domain directory (or one domain file).
 
@@ -135,11 +136,11 @@ class ResponseCatalog:
         return cls.from_responses(responses, known)
 
     @property
-    def names(self) -> FrozenSet[str]:
+    def names(self) -> frozenset[str]:
         """Every response name in the domain."""
         return frozenset(self.templates)
 
-    def names_for(self, text: str) -> FrozenSet[str]:
+    def names_for(self, text: str) -> frozenset[str]:
         """Names of every response with a variant that ``text`` is."""
         return frozenset(
             name

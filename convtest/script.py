@@ -18,18 +18,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import (
-    Any,
-    Collection,
-    Dict,
-    Iterable,
-    Iterator,
-    List,
-    Tuple,
-    Union,
-)
+from typing import Any
 
 import yaml
 
@@ -56,9 +48,9 @@ EXPECTATION_KEYS = (
 TEXT_KEYS = EXPECTATION_KEYS[:7]
 FLAG_KEYS = ("disclaimer", "urgent_first", "no_kb_answer", "silent")
 
-ButtonRef = Union[str, int]
+ButtonRef = str | int
 # Where a problem is, for sorting: conversation position (-1: the file), step position.
-_Order = Tuple[int, int]
+_Order = tuple[int, int]
 
 
 def _display(path: str) -> str:
@@ -74,7 +66,7 @@ class ScriptError(ValueError):
 
     def __init__(
         self,
-        path: Union[Path, str],
+        path: Path | str,
         message: str,
         conversation: str | None = None,
         step: int | None = None,
@@ -96,15 +88,15 @@ class ScriptError(ValueError):
 class Expectations:
     """What one bot reply must (or must not) look like. ``None`` means "not checked"."""
 
-    responses: Tuple[str, ...] = ()
-    not_responses: Tuple[str, ...] = ()
-    contains: Tuple[str, ...] = ()
-    not_contains: Tuple[str, ...] = ()
-    matches: Tuple[str, ...] = ()
-    not_matches: Tuple[str, ...] = ()
-    kb_entry: Tuple[str, ...] = ()  # any of these ids
+    responses: tuple[str, ...] = ()
+    not_responses: tuple[str, ...] = ()
+    contains: tuple[str, ...] = ()
+    not_contains: tuple[str, ...] = ()
+    matches: tuple[str, ...] = ()
+    not_matches: tuple[str, ...] = ()
+    kb_entry: tuple[str, ...] = ()  # any of these ids
     kb_facet: str | None = None
-    buttons: Union[int, Tuple[str, ...]] | None = None
+    buttons: int | tuple[str, ...] | None = None
     disclaimer: bool | None = None
     urgent_first: bool | None = None
     no_kb_answer: bool | None = None
@@ -135,7 +127,7 @@ class Conversation:
 
     name: str
     path: str
-    steps: Tuple[Step, ...]
+    steps: tuple[Step, ...]
     note: str | None = None
 
     @property
@@ -144,13 +136,13 @@ class Conversation:
         return Path(self.path).stem
 
 
-def _texts(value: Union[str, List[str]]) -> Tuple[str, ...]:
+def _texts(value: str | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _expectations(raw: Dict[str, Any]) -> Expectations:
+def _expectations(raw: dict[str, Any]) -> Expectations:
     """:class:`Expectations` from a mapping the schema has accepted."""
-    kwargs: Dict[str, Any] = {k: _texts(raw[k]) for k in TEXT_KEYS if k in raw}
+    kwargs: dict[str, Any] = {k: _texts(raw[k]) for k in TEXT_KEYS if k in raw}
     kwargs.update({k: raw[k] for k in FLAG_KEYS + ("kb_facet",) if k in raw})
     if "buttons" in raw:
         buttons = raw["buttons"]
@@ -159,8 +151,8 @@ def _expectations(raw: Dict[str, Any]) -> Expectations:
 
 
 def _unknown_names(
-    raw: Dict[str, Any], response_names: Collection[str], kb_ids: Collection[str]
-) -> Iterator[Tuple[str, str]]:
+    raw: dict[str, Any], response_names: Collection[str], kb_ids: Collection[str]
+) -> Iterator[tuple[str, str]]:
     """(field, message) for names the schema cannot check: responses, KB ids, regexes.
 
     Response names and KB ids are checked only when the collections are non-empty.
@@ -183,7 +175,7 @@ def _unknown_names(
                 yield key, f"pattern {pattern!r} is not a valid regex: {exc}"
 
 
-def _conversation_of(data: Any, path: Tuple[Any, ...]) -> Tuple[str | None, int]:
+def _conversation_of(data: Any, path: tuple[Any, ...]) -> tuple[str | None, int]:
     """Problems are located by conversation name (``conversations[i]``), when it has one."""
     if len(path) >= 2 and path[0] == "conversations" and isinstance(path[1], int):
         try:
@@ -195,7 +187,7 @@ def _conversation_of(data: Any, path: Tuple[Any, ...]) -> Tuple[str | None, int]
     return None, 0
 
 
-def _position(problem: Problem) -> Tuple[int | None, str | None, int | None]:
+def _position(problem: Problem) -> tuple[int | None, str | None, int | None]:
     """(conversation, section, step) positions of a problem, 0-based, where known."""
     full = problem.entry_path + problem.field_path
     if len(full) < 2 or full[0] != "conversations" or not isinstance(full[1], int):
@@ -205,7 +197,7 @@ def _position(problem: Problem) -> Tuple[int | None, str | None, int | None]:
     return full[1], None, None
 
 
-def _schema_error(path: Path, problem: Problem) -> Tuple[_Order, ScriptError]:
+def _schema_error(path: Path, problem: Problem) -> tuple[_Order, ScriptError]:
     conv, section, step = _position(problem)
     if problem.entry is not None and step is not None:
         field = field_name(problem.field_path[2:]) or None
@@ -216,7 +208,7 @@ def _schema_error(path: Path, problem: Problem) -> Tuple[_Order, ScriptError]:
     return order, error
 
 
-def _steps(raw: List[Dict[str, Any]]) -> Tuple[Step, ...]:
+def _steps(raw: list[dict[str, Any]]) -> tuple[Step, ...]:
     return tuple(
         Step(
             index=i,
@@ -230,7 +222,7 @@ def _steps(raw: List[Dict[str, Any]]) -> Tuple[Step, ...]:
     )
 
 
-def _conversations(raw: Dict[str, Any], path: Path) -> List[Conversation]:
+def _conversations(raw: dict[str, Any], path: Path) -> list[Conversation]:
     """One conversation, or one per message of the ``messages`` form."""
     name, note = raw["name"], raw.get("note")
     if "steps" in raw:
@@ -249,13 +241,13 @@ def _conversations(raw: Dict[str, Any], path: Path) -> List[Conversation]:
 
 
 def _name_errors(
-    raw: Dict[str, Any],
+    raw: dict[str, Any],
     index: int,
     path: Path,
-    bad_steps: Collection[Tuple[int | None, str | None, int | None]],
+    bad_steps: Collection[tuple[int | None, str | None, int | None]],
     response_names: Collection[str],
     kb_ids: Collection[str],
-) -> Iterator[Tuple[_Order, ScriptError]]:
+) -> Iterator[tuple[_Order, ScriptError]]:
     """Unknown names and bad regexes in the steps and ``expect:`` the schema accepted."""
     name = raw.get("name")
     for section in ("before", "steps"):
@@ -274,7 +266,7 @@ def parse_file(
     path: Path,
     response_names: Collection[str] = (),
     kb_ids: Collection[str] = (),
-) -> Tuple[List[Conversation], List[ScriptError]]:
+) -> tuple[list[Conversation], list[ScriptError]]:
     """Read one script file; returns its conversations and every problem found."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -293,8 +285,8 @@ def parse_file(
     # A problem in a conversation's expect: (or its form) blocks checking its expect:.
     bad_steps = set(positions) | {(c, None, None) for c in bad_conversations}
     raw_list = data.get("conversations") if isinstance(data, dict) else None
-    conversations: List[Conversation] = []
-    seen: Dict[str, int] = {}
+    conversations: list[Conversation] = []
+    seen: dict[str, int] = {}
     for index, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
         if not isinstance(raw, dict):
             continue
@@ -319,9 +311,9 @@ def parse_file(
     return conversations, [error for _, error in errors]
 
 
-def find_script_files(paths: Iterable[Union[str, Path]]) -> List[Path]:
+def find_script_files(paths: Iterable[str | Path]) -> list[Path]:
     """Script files named by ``paths``: files as given, directories searched for ``*.yml``."""
-    files: List[Path] = []
+    files: list[Path] = []
     for item in paths:
         p = Path(item)
         if p.is_dir():
@@ -334,17 +326,17 @@ def find_script_files(paths: Iterable[Union[str, Path]]) -> List[Path]:
 
 
 def load_scripts(
-    paths: Iterable[Union[str, Path]],
+    paths: Iterable[str | Path],
     response_names: Collection[str] = (),
     kb_ids: Collection[str] = (),
     name_filter: str | None = None,
-) -> Tuple[List[Conversation], List[ScriptError]]:
+) -> tuple[list[Conversation], list[ScriptError]]:
     """Load every script under ``paths``; keep conversations whose name contains ``name_filter``.
 
     Response names and KB ids are checked when the collections are non-empty.
     """
-    conversations: List[Conversation] = []
-    errors: List[ScriptError] = []
+    conversations: list[Conversation] = []
+    errors: list[ScriptError] = []
     files = find_script_files(paths)
     if not files:
         errors.append(

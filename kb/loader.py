@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 import yaml
 
@@ -62,7 +63,7 @@ class KBError(ValueError):
         self.path = str(path)
         self.entry = entry
         self.field = field
-        self.problems: Tuple[Problem, ...] = tuple(problems)
+        self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__(locate(self.path, message, entry, field))
 
     @classmethod
@@ -100,9 +101,9 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def read_sources(kb_dir: Path) -> Dict[str, Source]:
+def read_sources(kb_dir: Path) -> dict[str, Source]:
     """Every source in ``kb_dir/sources/*.yml``, by id (ids are unique across files)."""
-    sources: Dict[str, Source] = {}
+    sources: dict[str, Source] = {}
     files = sorted((kb_dir / "sources").glob("*.yml"))
     if not files:
         raise KBError(kb_dir / "sources", "no source files found")
@@ -131,7 +132,7 @@ def read_sources(kb_dir: Path) -> Dict[str, Source]:
     return sources
 
 
-def read_entry(path: Path, sources: Dict[str, Source]) -> Entry:
+def read_entry(path: Path, sources: dict[str, Source]) -> Entry:
     """One entry file, checked against its schema and against ``sources``."""
     data = to_json(_read_yaml(path), drop_empty=True)
     # The id names the entry in every other message, so it is checked first.
@@ -147,7 +148,7 @@ def read_entry(path: Path, sources: Dict[str, Source]) -> Entry:
             raise KBError(
                 path, f"unknown source '{sid}' (see kb/sources/)", eid, "sources"
             )
-    facets: Dict[str, Facet] = {}
+    facets: dict[str, Facet] = {}
     for name, value in (data.get("facets") or {}).items():
         if value["source"] not in entry_sources:
             raise KBError(
@@ -198,15 +199,15 @@ def _no_braces(path: Path, item: str, field: str, text: str) -> None:
         )
 
 
-def _terms(data: Dict[str, Any], name: str) -> Tuple[str, ...]:
+def _terms(data: dict[str, Any], name: str) -> tuple[str, ...]:
     return tuple(term.strip() for term in data.get(name, ()))
 
 
-def _load_routing(kb_dir: Path, entries: Dict[str, Entry]) -> Dict[str, Dict[str, str]]:
+def _load_routing(kb_dir: Path, entries: dict[str, Entry]) -> dict[str, dict[str, str]]:
     path = kb_dir / "routing.yml"
     data = to_json(_read_yaml(path))
     _validated(data, ROUTING_SCHEMA, path, keyed_under("intents"))
-    routing: Dict[str, Dict[str, str]] = {}
+    routing: dict[str, dict[str, str]] = {}
     for intent, rule in data["intents"].items():
         default = rule.get("default_entry")
         if default is not None and default not in entries:
@@ -219,9 +220,9 @@ def _load_routing(kb_dir: Path, entries: Dict[str, Entry]) -> Dict[str, Dict[str
 
 
 def _check_cross_references(
-    entries: Dict[str, Entry], routing: Dict[str, Dict[str, str]]
+    entries: dict[str, Entry], routing: dict[str, dict[str, str]]
 ) -> None:
-    owners: Dict[str, str] = {}
+    owners: dict[str, str] = {}
     defaults = {rule.get("default_entry") for rule in routing.values()}
     for entry in entries.values():
         for rid in entry.related:
@@ -267,8 +268,8 @@ def read_kb(kb_dir: Path | str | None = None) -> KnowledgeBase:
     """Read and validate the KB at ``kb_dir`` (default: ``$NETCHEMO_KB_DIR`` or ``kb/``)."""
     base = Path(kb_dir or os.environ.get("NETCHEMO_KB_DIR") or DEFAULT_KB_DIR)
     sources = read_sources(base)
-    entries: Dict[str, Entry] = {}
-    files: List[Path] = sorted((base / "entries").glob("*.yml"))
+    entries: dict[str, Entry] = {}
+    files: list[Path] = sorted((base / "entries").glob("*.yml"))
     if not files:
         raise KBError(base / "entries", "no entry files found")
     for path in files:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, Tuple
 
 # What an entry can be about. ``non_chemo`` is a treatment people often mistake for chemo.
 KINDS = ("drug", "regimen", "concept", "procedure", "non_chemo", "myth")
@@ -54,26 +54,26 @@ class Entry:
     title: str
     kind: str
     answer: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     reviewed: str
-    names: Tuple[str, ...] = ()
-    brands: Tuple[str, ...] = ()
-    abbreviations: Tuple[str, ...] = ()
-    misspellings: Tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    misspellings: tuple[str, ...] = ()
     is_chemo: bool | None = None
     detail: str | None = None
-    facets: Dict[str, Facet] = field(default_factory=dict)
-    related: Tuple[str, ...] = ()
+    facets: dict[str, Facet] = field(default_factory=dict)
+    related: tuple[str, ...] = ()
     # Who last checked the entry, as a role ("oncology pharmacist"), never a name.
     reviewed_by: str = ""
     # Two or three reviewed questions a patient could take to their specialist team.
-    questions_for_team: Tuple[str, ...] = ()
+    questions_for_team: tuple[str, ...] = ()
     # A broad topic ("chemotherapy", "NET") yields to a more specific entry or to
     # the intent's default entry when both are mentioned.
     broad: bool = False
     path: str = ""
 
-    def terms(self) -> Iterator[Tuple[str, str]]:
+    def terms(self) -> Iterator[tuple[str, str]]:
         """Every way of writing this entry's name, as ``(term, term_kind)`` pairs."""
         for kind, terms in (
             ("name", self.names),
@@ -95,17 +95,17 @@ class Entry:
 class KnowledgeBase:
     """All entries and sources, with lookups built once."""
 
-    entries: Dict[str, Entry]
-    sources: Dict[str, Source]
-    routing: Dict[str, Dict[str, str]]
+    entries: dict[str, Entry]
+    sources: dict[str, Source]
+    routing: dict[str, dict[str, str]]
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""
         return self.entries.get(entry_id)
 
-    def term_index(self) -> Dict[str, str]:
+    def term_index(self) -> dict[str, str]:
         """Map of normalised term -> entry id for every name, brand, abbreviation, misspelling."""
-        index: Dict[str, str] = {}
+        index: dict[str, str] = {}
         for entry in self.entries.values():
             for term, _kind in entry.terms():
                 index[normalise_term(term)] = entry.id

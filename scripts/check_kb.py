@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Tuple
 
 import textstat
 
@@ -54,15 +54,15 @@ class Grade:
     path: str
 
 
-def _words(text: str) -> List[str]:
+def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def copied_runs(kb_dir: Path, seed_path: Path, run: int = RUN) -> Dict[str, int]:
+def copied_runs(kb_dir: Path, seed_path: Path, run: int = RUN) -> dict[str, int]:
     """Files in ``kb_dir`` that share ``run``-word sequences with the seed, with counts."""
     seed = _words(seed_path.read_text(encoding="utf-8"))
     grams = {tuple(seed[i : i + run]) for i in range(len(seed) - run + 1)}
-    found: Dict[str, int] = {}
+    found: dict[str, int] = {}
     for path in sorted(kb_dir.rglob("*")):
         if path.suffix in {".yml", ".yaml", ".md", ".json"}:
             words = _words(path.read_text(encoding="utf-8"))
@@ -87,7 +87,7 @@ def grade_level(text: str, names: re.Pattern[str] | None = None) -> float:
     return float(textstat.flesch_kincaid_grade(plain))
 
 
-def patient_texts(kb: KnowledgeBase) -> Iterator[Tuple[str, str, str, str]]:
+def patient_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str, str, str]]:
     """Every patient-facing KB text as ``(entry id, field, text, path)``."""
     for entry in sorted(kb.entries.values(), key=lambda e: e.id):
         yield entry.id, "answer", entry.answer, entry.path
@@ -100,7 +100,7 @@ def patient_texts(kb: KnowledgeBase) -> Iterator[Tuple[str, str, str, str]]:
             yield entry.id, "questions_for_team", questions, entry.path
 
 
-def reading_grades(kb: KnowledgeBase) -> List[Grade]:
+def reading_grades(kb: KnowledgeBase) -> list[Grade]:
     """The grade of every patient-facing text, hardest first."""
     names = name_pattern(kb)
     grades = [
@@ -110,7 +110,7 @@ def reading_grades(kb: KnowledgeBase) -> List[Grade]:
     return sorted(grades, key=lambda g: (-g.grade, g.entry, g.field))
 
 
-def format_grades(grades: Sequence[Grade], limit: int = WORST) -> List[str]:
+def format_grades(grades: Sequence[Grade], limit: int = WORST) -> list[str]:
     """Lines for the hardest ``limit`` texts."""
     return [f"  {g.grade:5.1f}  {g.entry}: {g.field}" for g in grades[:limit]]
 

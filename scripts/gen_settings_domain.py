@@ -34,7 +34,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import List
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # allow `python scripts/gen_settings_domain.py`
@@ -122,7 +121,7 @@ def write_if_changed(path: Path, content: str) -> bool:
     return True
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

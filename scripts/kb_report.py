@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,7 +59,7 @@ def months_before(day: dt.date, months: int) -> dt.date:
     raise ValueError(day)  # pragma: no cover - every month has a 28th
 
 
-def review_rows(kb: KnowledgeBase, today: dt.date) -> List[ReviewRow]:
+def review_rows(kb: KnowledgeBase, today: dt.date) -> list[ReviewRow]:
     """Every entry's review date, oldest first; overdue if older than 12 months."""
     limit = months_before(today, MAX_AGE_MONTHS)
     rows = []
@@ -77,9 +77,9 @@ def review_rows(kb: KnowledgeBase, today: dt.date) -> List[ReviewRow]:
     return sorted(rows, key=lambda r: (r.reviewed, r.entry))
 
 
-def unsourced_claims(kb: KnowledgeBase) -> List[str]:
+def unsourced_claims(kb: KnowledgeBase) -> list[str]:
     """Answers and facets with no known source, and sources with no address."""
-    problems: List[str] = []
+    problems: list[str] = []
     for entry in sorted(kb.entries.values(), key=lambda e: e.id):
         known = [s for s in entry.sources if s in kb.sources]
         if not known:
@@ -98,9 +98,9 @@ def unsourced_claims(kb: KnowledgeBase) -> List[str]:
     return problems
 
 
-def seed_only_claims(kb: KnowledgeBase) -> List[str]:
+def seed_only_claims(kb: KnowledgeBase) -> list[str]:
     """Answers and facets whose only support is the seed article."""
-    found: List[str] = []
+    found: list[str] = []
     for entry in sorted(kb.entries.values(), key=lambda e: e.id):
         if set(entry.sources) == {SEED}:
             found.append(f"{entry.id}: answer")
@@ -110,7 +110,7 @@ def seed_only_claims(kb: KnowledgeBase) -> List[str]:
     return found
 
 
-def report(kb: KnowledgeBase, today: dt.date) -> List[str]:
+def report(kb: KnowledgeBase, today: dt.date) -> list[str]:
     """The report as lines of text."""
     rows = review_rows(kb, today)
     overdue = [r for r in rows if r.overdue]

@@ -17,7 +17,8 @@ import logging
 import os
 import re
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 from rasa.shared.exceptions import RasaException

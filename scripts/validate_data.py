@@ -31,9 +31,10 @@ import logging
 import re
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any
 
 import yaml
 
@@ -57,8 +58,8 @@ class AllowListError(ValueError):
 class Verdict:
     """What the validation found: problems (each fails the check) and accepted warnings."""
 
-    problems: List[str]
-    accepted: List[str]
+    problems: list[str]
+    accepted: list[str]
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class Verdict:
         return not self.problems
 
 
-def load_allow_list(path: Path = ALLOW_LIST) -> Dict[str, Dict[str, Any]]:
+def load_allow_list(path: Path = ALLOW_LIST) -> dict[str, dict[str, Any]]:
     """The reviewed responses sent by code: name -> {sent_by, values, why}.
 
     Raises:
@@ -105,8 +106,8 @@ def judge(
         domain_responses: every response name in the domain.
         rasa_failed: True if Rasa's own validation failed.
     """
-    problems: List[str] = []
-    accepted: List[str] = []
+    problems: list[str] = []
+    accepted: list[str] = []
     unused = set()
     for text in warning_texts:
         match = UNUSED_RESPONSE.match(text.strip())
@@ -150,7 +151,7 @@ def expected_warning(caught: warnings.WarningMessage) -> bool:
 
 def run_rasa_validation(
     config: Path, domain: Path, data: Path
-) -> tuple[bool, List[str], List[str]]:
+) -> tuple[bool, list[str], list[str]]:
     """Rasa's ``data validate --fail-on-warnings``, in this process.
 
     Returns:
@@ -159,7 +160,7 @@ def run_rasa_validation(
     import rasa.cli.utils
     from rasa.shared.importers.importer import TrainingDataImporter
 
-    records: List[logging.LogRecord] = []
+    records: list[logging.LogRecord] = []
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

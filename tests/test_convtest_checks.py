@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -30,19 +30,19 @@ def catalog() -> ResponseCatalog:
     )
 
 
-def msg(text: str) -> Dict[str, Any]:
+def msg(text: str) -> dict[str, Any]:
     return {"recipient_id": "u", "text": text}
 
 
-def kb(entry: str, facet: str = "what_is") -> Dict[str, Any]:
+def kb(entry: str, facet: str = "what_is") -> dict[str, Any]:
     return {"recipient_id": "u", "custom": {"kb_answer": {"id": entry, "facet": facet}}}
 
 
-def answer(catalog: ResponseCatalog, *items: Dict[str, Any]) -> Reply:
+def answer(catalog: ResponseCatalog, *items: dict[str, Any]) -> Reply:
     return Reply.from_rest(list(items), catalog)
 
 
-def checks(expect: Expectations, reply: Reply) -> List[str]:
+def checks(expect: Expectations, reply: Reply) -> list[str]:
     return [f.check for f in check_reply(expect, reply)]
 
 

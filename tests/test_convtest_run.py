@@ -7,8 +7,9 @@ import asyncio
 import json
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -42,17 +43,17 @@ class FakeBot:
     """Answers like the real REST channel for a handful of messages; remembers topics."""
 
     def __init__(self) -> None:
-        self.calls: List[Tuple[str, str]] = []
-        self.topic: Dict[str, str] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.topic: dict[str, str] = {}
         self.in_flight = 0
         self.max_in_flight = 0
         self.delay = 0.0
 
-    def answer(self, sender: str, text: str) -> List[Dict[str, Any]]:
-        def say(t: str) -> Dict[str, Any]:
+    def answer(self, sender: str, text: str) -> list[dict[str, Any]]:
+        def say(t: str) -> dict[str, Any]:
             return {"recipient_id": sender, "text": t}
 
-        def kb(entry: str, facet: str, body: str) -> List[Dict[str, Any]]:
+        def kb(entry: str, facet: str, body: str) -> list[dict[str, Any]]:
             self.topic[sender] = entry
             return [
                 say(body),
@@ -112,7 +113,7 @@ class FakeBot:
 
 
 @pytest.fixture()
-def fake_bot() -> Iterator[Tuple[FakeBot, str]]:
+def fake_bot() -> Iterator[tuple[FakeBot, str]]:
     """The fake bot served on a spare port from a background thread; yields (bot, url)."""
     bot = FakeBot()
     loop = asyncio.new_event_loop()
@@ -145,7 +146,7 @@ def catalog(domain_dir: Path) -> ResponseCatalog:
     return ResponseCatalog.from_domain(domain_dir)
 
 
-def scripts(tmp_path: Path, text: str, catalog: ResponseCatalog) -> List[Conversation]:
+def scripts(tmp_path: Path, text: str, catalog: ResponseCatalog) -> list[Conversation]:
     path = tmp_path / "flow.yml"
     path.write_text(text)
     conversations, errors = load_scripts([path], catalog.names, {"captem", "folfiri"})
@@ -182,7 +183,7 @@ conversations:
 
 
 def test_follow_ups_and_buttons_use_one_sender(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     bot, url = fake_bot
     results = asyncio.run(
@@ -226,7 +227,7 @@ conversations:
 
 
 def test_failures_errors_report_and_junit(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     _, url = fake_bot
     results = asyncio.run(run_all(scripts(tmp_path, FAILING, catalog), catalog, url))
@@ -272,7 +273,7 @@ def test_failures_errors_report_and_junit(
 
 
 def test_junit_survives_characters_xml_cannot_hold(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     _, url = fake_bot
     convs = scripts(
@@ -288,7 +289,7 @@ def test_junit_survives_characters_xml_cannot_hold(
 
 
 def test_conversations_run_concurrently_within_the_limit(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     bot, url = fake_bot
     bot.delay = 0.2
@@ -304,7 +305,7 @@ def test_conversations_run_concurrently_within_the_limit(
 
 
 def test_repeat_sends_the_same_message_again(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     bot, url = fake_bot
     convs = scripts(
@@ -319,7 +320,7 @@ def test_repeat_sends_the_same_message_again(
 
 
 def test_coverage_from_scripts_and_from_results(
-    tmp_path: Path, fake_bot: Tuple[FakeBot, str], catalog: ResponseCatalog
+    tmp_path: Path, fake_bot: tuple[FakeBot, str], catalog: ResponseCatalog
 ) -> None:
     _, url = fake_bot
     convs = scripts(
@@ -362,7 +363,7 @@ conversations:
 
 def test_cli_runs_scripts_and_writes_junit(
     tmp_path: Path,
-    fake_bot: Tuple[FakeBot, str],
+    fake_bot: tuple[FakeBot, str],
     domain_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -19,7 +18,7 @@ def write(tmp_path: Path, text: str, name: str = "flow.yml") -> Path:
     return path
 
 
-def errors_of(tmp_path: Path, text: str) -> List[ScriptError]:
+def errors_of(tmp_path: Path, text: str) -> list[ScriptError]:
     _, errors = parse_file(write(tmp_path, text), RESPONSES, KB_IDS)
     return errors
 

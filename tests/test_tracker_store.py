@@ -9,8 +9,9 @@ import secrets
 import socket
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

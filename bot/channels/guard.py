@@ -34,7 +34,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, Set
+from typing import Any, Protocol
 
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -306,12 +306,12 @@ class OfferedButtons:
             self.shared.forget_buttons(conversation)
 
 
-async def offered_payloads(agent: Any, conversation: str) -> Set[str]:
+async def offered_payloads(agent: Any, conversation: str) -> set[str]:
     """Payloads of the buttons in the bot's last turn, as the tracker store has them."""
     if agent is None or getattr(agent, "tracker_store", None) is None:
         return set()
     tracker = await agent.tracker_store.retrieve(conversation)
-    payloads: Set[str] = set()
+    payloads: set[str] = set()
     if tracker is None:
         return payloads
     for event in reversed(tracker.events):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Dict, Tuple
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-def parse_json_object(raw: bytes | str | None) -> Tuple[Dict[str, Any] | None, str]:
+def parse_json_object(raw: bytes | str | None) -> tuple[dict[str, Any] | None, str]:
     """The JSON object in ``raw``, or None and a short reason for the client."""
     if raw is not None and len(raw) > MAX_BODY_BYTES:
         return None, f"body must be at most {MAX_BODY_BYTES} bytes"

@@ -38,7 +38,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, List, Tuple
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
@@ -68,7 +68,7 @@ class RateLimitConfigError(RasaException, ValueError):
     """A rate-limit environment variable cannot be read."""
 
 
-def parse_limits(name: str, value: str) -> List[RateLimitItem]:
+def parse_limits(name: str, value: str) -> list[RateLimitItem]:
     """``20/minute`` (or ``off``) from the variable ``name``, as limit items."""
     if value.strip().lower() in OFF:
         return []
@@ -94,8 +94,8 @@ class RateLimiter:
     """Per-sender and per-IP limits for one channel (``scope``: "rest" or "web")."""
 
     scope: str
-    per_sender: List[RateLimitItem] = field(default_factory=list)
-    per_ip: List[RateLimitItem] = field(default_factory=list)
+    per_sender: list[RateLimitItem] = field(default_factory=list)
+    per_ip: list[RateLimitItem] = field(default_factory=list)
     exempt_ips: frozenset = frozenset()
     storage_url: str = DEFAULT_STORAGE
     _limiter: Any = field(default=None, init=False, repr=False)
@@ -154,7 +154,7 @@ class RateLimiter:
             )
         return self._limiter
 
-    def _hit(self, checks: List[Tuple[str, RateLimitItem, str]]) -> Verdict:
+    def _hit(self, checks: list[tuple[str, RateLimitItem, str]]) -> Verdict:
         strategy = self._strategy()
         for kind, item, value in checks:
             if not strategy.hit(item, "netchemo", self.scope, kind, value):
@@ -167,7 +167,7 @@ class RateLimiter:
 
     async def check(self, sender: str | None, ip: str | None) -> Verdict:
         """Counts one message from ``sender`` at ``ip``; refused if over a limit."""
-        checks: List[Tuple[str, RateLimitItem, str]] = []
+        checks: list[tuple[str, RateLimitItem, str]] = []
         if ip and ip not in self.exempt_ips:
             checks.extend(("ip", item, ip) for item in self.per_ip)
         if sender:

@@ -30,7 +30,8 @@ import hmac
 import ipaddress
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Mapping, Tuple
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -119,7 +120,7 @@ def bad_request(reason: str) -> HTTPResponse:
 
 def parse_body(
     request: Request, needs_message: bool = True
-) -> Dict[str, Any] | HTTPResponse:
+) -> dict[str, Any] | HTTPResponse:
     """The checked JSON object in the body, or a 400 response saying what is wrong."""
     body, reason = parse_json_object(request.body)
     if body is None:
@@ -170,7 +171,7 @@ class SafeRestInput(RestInput):
         self.buttons = OfferedButtons()
 
     @classmethod
-    def from_credentials(cls, credentials: Dict[str, Any] | None) -> SafeRestInput:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SafeRestInput:
         """Optional ``max_chars`` in credentials.yml; default from config/safety.yml.
 
         Raises:
@@ -193,7 +194,7 @@ class SafeRestInput(RestInput):
 
     async def admit(
         self, request: Request, needs_message: bool = True
-    ) -> Tuple[str, str, Dict[str, Any]] | HTTPResponse:
+    ) -> tuple[str, str, dict[str, Any]] | HTTPResponse:
         """Access, body and rate-limit checks: (sender, conversation, body) or a reply."""
         if not self.authorised(request):
             return response.json(

@@ -35,9 +35,10 @@ import functools
 import json
 import math
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Sequence, Tuple, Union
+from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
@@ -47,11 +48,11 @@ ENTRY_SCHEMA = SCHEMA_DIR / "entry.json"
 SOURCES_SCHEMA = SCHEMA_DIR / "sources.json"
 ROUTING_SCHEMA = SCHEMA_DIR / "routing.json"
 
-PathPart = Union[str, int]
-JsonPath = Tuple[PathPart, ...]
+PathPart = str | int
+JsonPath = tuple[PathPart, ...]
 # Given the document and a path into it: the name of the entry the path is in (or None)
 # and how many leading path parts lead to that entry.
-EntryOf = Callable[[Any, JsonPath], Tuple[Union[str, None], int]]
+EntryOf = Callable[[Any, JsonPath], tuple[str | None, int]]
 
 _TYPE_WORDS = {
     "string": "text",
@@ -93,7 +94,7 @@ class Problem:
 
 
 def locate(
-    file: Union[str, Path],
+    file: str | Path,
     message: str,
     entry: str | None = None,
     field: str | None = None,
@@ -131,8 +132,8 @@ def field_name(parts: Sequence[PathPart]) -> str:
 def by_key(key: str = "id") -> EntryOf:
     """Entries are the innermost mappings on the path that have a text or number ``key``."""
 
-    def entry_of(data: Any, path: JsonPath) -> Tuple[str | None, int]:
-        found: Tuple[str | None, int] = (None, 0)
+    def entry_of(data: Any, path: JsonPath) -> tuple[str | None, int]:
+        found: tuple[str | None, int] = (None, 0)
         node = data
         for depth in range(len(path) + 1):
             if isinstance(node, dict) and isinstance(node.get(key), (str, int, float)):
@@ -151,7 +152,7 @@ def by_key(key: str = "id") -> EntryOf:
 def keyed_under(name: str) -> EntryOf:
     """Entries are the keys of the top-level mapping ``name`` (``intents:`` in routing)."""
 
-    def entry_of(data: Any, path: JsonPath) -> Tuple[str | None, int]:
+    def entry_of(data: Any, path: JsonPath) -> tuple[str | None, int]:
         if len(path) >= 2 and path[0] == name:
             return str(path[1]), 2
         return None, 0
@@ -196,9 +197,9 @@ def to_json(value: Any, drop_empty: bool = False) -> Any:
 def check(
     data: Any,
     schema_path: Path,
-    file: Union[str, Path],
+    file: str | Path,
     entry_of: EntryOf | None = None,
-) -> List[Problem]:
+) -> list[Problem]:
     """Every way ``data`` (already passed through :func:`to_json`) breaks the schema,
     in the order the fields appear in the file.
 
@@ -209,7 +210,7 @@ def check(
         entry_of: how to find the entry a path is in (default :func:`by_key` ``"id"``).
     """
     entry_of = entry_of or by_key("id")
-    problems: List[Problem] = []
+    problems: list[Problem] = []
     seen = set()
     for error in validator(Path(schema_path)).iter_errors(data):
         for path, message in _explain(error):
@@ -233,7 +234,7 @@ def check(
     )
 
 
-def _explain(error: ValidationError) -> Iterator[Tuple[JsonPath, str]]:
+def _explain(error: ValidationError) -> Iterator[tuple[JsonPath, str]]:
     """(path, message) pairs for one jsonschema error; an unknown-field error gives one
     pair per unknown field, a missing-field error one per missing field."""
     path: JsonPath = tuple(error.absolute_path)
@@ -323,9 +324,9 @@ def _got(instance: Any, keyword: Any = None) -> str:
     return ""
 
 
-def _document_order(data: Any, path: JsonPath) -> Tuple[int, ...]:
+def _document_order(data: Any, path: JsonPath) -> tuple[int, ...]:
     """Sort key: where ``path`` is in the file (mappings keep the file's key order)."""
-    order: List[int] = []
+    order: list[int] = []
     node = data
     for part in path:
         if isinstance(node, dict):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -20,10 +21,10 @@ def make_tracker() -> Callable[..., Tracker]:
 
     def _make(
         intent: str,
-        entities: List[str] | None = None,
-        slots: Dict[str, Any] | None = None,
+        entities: list[str] | None = None,
+        slots: dict[str, Any] | None = None,
         text: str = "",
-        ranking: List[Dict[str, Any]] | None = None,
+        ranking: list[dict[str, Any]] | None = None,
     ) -> Tracker:
         latest = {
             "text": text,

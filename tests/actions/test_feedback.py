@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import stat
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -28,7 +28,7 @@ def feedback_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def vote_tracker(
-    entities: Dict[str, Any], channel: str = "telegram", text: str | None = None
+    entities: dict[str, Any], channel: str = "telegram", text: str | None = None
 ) -> Tracker:
     """A tracker whose latest message is a feedback payload sent on ``channel``."""
     text = text or "/feedback" + json.dumps(entities)
@@ -37,7 +37,7 @@ def vote_tracker(
         "intent": {"name": "feedback", "confidence": 1.0},
         "entities": [{"entity": k, "value": v} for k, v in entities.items()],
     }
-    events: List[Dict[str, Any]] = [
+    events: list[dict[str, Any]] = [
         {"event": "user", "text": text, "input_channel": channel, "parse_data": latest}
     ]
     return Tracker(
@@ -52,7 +52,7 @@ def vote_tracker(
     )
 
 
-def rows(db: Path) -> List[tuple]:
+def rows(db: Path) -> list[tuple]:
     with sqlite3.connect(db) as conn:
         return conn.execute(
             "SELECT kb_id, facet, vote, channel, created_at FROM answer_feedback"

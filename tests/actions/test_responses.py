@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any
 
 import pytest
 import yaml
@@ -39,7 +40,7 @@ UNFILLED = re.compile(r"{[A-Za-z_][A-Za-z0-9_]*}")
 
 
 @pytest.fixture(scope="module")
-def sent_by_code() -> Dict[str, Dict[str, Any]]:
+def sent_by_code() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(SENT_BY_CODE.read_text())["responses"]
 
 
@@ -72,7 +73,7 @@ def test_a_fresh_clone_has_the_settings_slots(plain_domain: Domain) -> None:
     assert {slot.name for slot in plain_domain.slots} >= SETTINGS_NAMES
 
 
-def templates(variant: Dict[str, Any]) -> Iterator[Tuple[str, str]]:
+def templates(variant: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(where, template) for every string Rasa or an action fills in one variant."""
     if isinstance(variant.get("text"), str):
         yield "text", variant["text"]
@@ -90,7 +91,7 @@ def test_every_placeholder_has_a_value_whoever_sends_the_response(
     """A slot of the domain (the settings' values are slots), or a value the sender
     passes (listed, for responses sent by code). Rule-sent responses get slots only."""
     slots = {slot.name for slot in plain_domain.slots}
-    problems: List[str] = []
+    problems: list[str] = []
     for name, variants in responses.read_responses(str(DOMAIN)).items():
         passed = set(sent_by_code.get(name, {}).get("values") or [])
         for index, variant in enumerate(variants):
@@ -155,7 +156,7 @@ async def test_the_urgent_message_is_complete_on_a_new_conversation(
     assert UNFILLED.search(unfilled["text"])
 
 
-def python_files(path: Path) -> List[Path]:
+def python_files(path: Path) -> list[Path]:
     return sorted(path.rglob("*.py")) if path.is_dir() else [path]
 
 
@@ -238,7 +239,7 @@ async def test_core_fallback_says_what_happened_and_how_to_ask(
     assert uttered[0].data["buttons"]
 
 
-def slot_values(events: List[Any]) -> Set[Tuple[str, Any]]:
+def slot_values(events: list[Any]) -> set[tuple[str, Any]]:
     return {(e.key, e.value) for e in events if isinstance(e, SlotSet)}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -18,8 +18,8 @@ from actions.team_questions import (
 
 def tracker_with(
     intent: str,
-    entities: Dict[str, Any] | None = None,
-    slots: Dict[str, Any] | None = None,
+    entities: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,
     text: str = "",
 ) -> Tracker:
     latest = {
@@ -39,7 +39,7 @@ def tracker_with(
     )
 
 
-def payloads(message: Dict[str, Any]) -> List[str]:
+def payloads(message: dict[str, Any]) -> list[str]:
     return [b["payload"] for b in message.get("buttons") or []]
 
 

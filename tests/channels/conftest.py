@@ -4,8 +4,9 @@ test module can start as many servers as it needs."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
-from typing import Any, AsyncIterator, Callable, Dict, List, Tuple
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,8 +28,8 @@ class RestServer(InProcessServer):
     def __init__(self, channel: SafeRestInput) -> None:
         super().__init__("rest_test")
         self.channel = channel
-        self.seen: List[UserMessage] = []
-        self.offer: List[Dict[str, str]] = []  # buttons the stub sends with its "ok"
+        self.seen: list[UserMessage] = []
+        self.offer: list[dict[str, str]] = []  # buttons the stub sends with its "ok"
         self.app.ctx.agent = SimpleNamespace(tracker_store=None)
 
         async def handler(message: UserMessage) -> None:
@@ -46,8 +47,8 @@ class RestServer(InProcessServer):
         return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
 
     async def post(
-        self, body: Any, headers: Dict[str, str] | None = None, route: str = "webhook"
-    ) -> Tuple[int, Any, Dict[str, str]]:
+        self, body: Any, headers: dict[str, str] | None = None, route: str = "webhook"
+    ) -> tuple[int, Any, dict[str, str]]:
         """Status, decoded JSON (None if not JSON) and headers of a POST to ``route``."""
         data = body if isinstance(body, bytes) else json.dumps(body)
         url = self.url.rsplit("/", 1)[0] + "/" + route
@@ -68,7 +69,7 @@ class RestServer(InProcessServer):
 @pytest.fixture
 async def rest_server() -> AsyncIterator[Callable[..., Any]]:
     """Starts REST servers for a test: ``await rest_server(token=..., limiter=...)``."""
-    servers: List[RestServer] = []
+    servers: list[RestServer] = []
 
     async def start(**kwargs: Any) -> RestServer:
         kwargs.setdefault("max_chars", 100)

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -51,13 +51,13 @@ class Served:
             time.sleep(0.05)
         raise RuntimeError("test server did not start")
 
-    def post(self, body: Any, headers: Dict[str, str] | None = None) -> Tuple[int, Any]:
+    def post(self, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         status, data, _ = self.post_full(body, headers)
         return status, data
 
     def post_full(
-        self, body: Any, headers: Dict[str, str] | None = None
-    ) -> Tuple[int, Any, Dict[str, str]]:
+        self, body: Any, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
         """Status, decoded JSON (or None) and headers of a POST to the webhook."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = urllib.request.Request(
@@ -85,7 +85,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served():
-    seen: List[UserMessage] = []
+    seen: list[UserMessage] = []
 
     async def handler(message: UserMessage) -> None:
         seen.append(message)

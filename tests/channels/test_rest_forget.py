@@ -3,9 +3,10 @@ from the real tracker store (SQLite here; bot.tracker_store.delete_conversation)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 
@@ -180,7 +180,7 @@ async def test_metadata_must_be_small_and_flat(rest: RestServer, metadata: Any) 
 
 
 async def test_small_metadata_passes(rest: RestServer) -> None:
-    metadata: Dict[str, Any] = {"page": "/forum/1", "n": 3, "ok": True, "none": None}
+    metadata: dict[str, Any] = {"page": "/forum/1", "n": 3, "ok": True, "none": None}
     status, _, _ = await rest.post(
         {"sender": "u", "message": "hi", "metadata": metadata}
     )

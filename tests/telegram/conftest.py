@@ -4,10 +4,13 @@ Nothing here contacts api.telegram.org: every Bot API call goes to the fake serv
 in ``fake_telegram.py`` on 127.0.0.1.
 """
 
+from __future__ import annotations
+
 import asyncio
 import functools
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Iterator, List
+from typing import Any
 
 import aiohttp
 import pytest
@@ -58,8 +61,8 @@ class ScriptedAssistant:
 
     def __init__(self, agent: Any) -> None:
         self.agent = agent
-        self.received: List[str] = []
-        self.script: Dict[str, List[Dict[str, Any]]] = {}
+        self.received: list[str] = []
+        self.script: dict[str, list[dict[str, Any]]] = {}
 
     async def __call__(self, message: Any) -> None:
         from rasa.shared.core.events import UserUttered
@@ -80,7 +83,7 @@ class ScriptedAssistant:
 class ChannelServer(InProcessServer):
     """A Sanic app serving only the Telegram blueprint, in this test's event loop."""
 
-    def __init__(self, credentials: Dict[str, Any], tracker_store: Any = None) -> None:
+    def __init__(self, credentials: dict[str, Any], tracker_store: Any = None) -> None:
         from rasa.core.agent import Agent
 
         from bot.channels.telegram import TelegramInput
@@ -99,7 +102,7 @@ class ChannelServer(InProcessServer):
         return f"http://127.0.0.1:{self.port}/webhooks/telegram/webhook"
 
     async def post(
-        self, update: Dict[str, Any], secret: str | None = SECRET
+        self, update: dict[str, Any], secret: str | None = SECRET
     ) -> aiohttp.ClientResponse:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with aiohttp.ClientSession() as session, session.post(
@@ -109,7 +112,7 @@ class ChannelServer(InProcessServer):
             return r
 
 
-def credentials(fake: FakeTelegram, **overrides: Any) -> Dict[str, Any]:
+def credentials(fake: FakeTelegram, **overrides: Any) -> dict[str, Any]:
     values = {
         "access_token": TEST_TOKEN,
         "bot_name": "net_chemo_test_bot",

@@ -27,8 +27,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Any, Callable, Dict, List
+from typing import Any
 
 from aiohttp import web
 
@@ -69,8 +70,8 @@ class _TelegramHTML(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
-        self.stack: List[str] = []
-        self.text: List[str] = []
+        self.stack: list[str] = []
+        self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag not in ALLOWED_TAGS:
@@ -126,9 +127,9 @@ class FakeTelegram:
         self.token = token
         self.host = host
         self.port = port
-        self.calls: List[Dict[str, Any]] = []
-        self.webhook: Dict[str, Any] = {}
-        self._updates: List[Dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] = {}
+        self._updates: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -137,10 +138,10 @@ class FakeTelegram:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._started = threading.Event()
-        self.fail_next: Dict[str, Dict[str, Any]] = {}  # method -> error body
+        self.fail_next: dict[str, dict[str, Any]] = {}  # method -> error body
         self._closing = False
-        self.errors: List[
-            Dict[str, Any]
+        self.errors: list[
+            dict[str, Any]
         ] = []  # calls the fake refused, as Telegram would
 
     # -- lifecycle -------------------------------------------------------------------
@@ -195,7 +196,7 @@ class FakeTelegram:
             self.calls.clear()
             self.errors.clear()
 
-    def calls_to(self, method: str, chat_id: Any = None) -> List[Dict[str, Any]]:
+    def calls_to(self, method: str, chat_id: Any = None) -> list[dict[str, Any]]:
         with self._lock:
             calls = list(self.calls)
         return [
@@ -205,7 +206,7 @@ class FakeTelegram:
             and (chat_id is None or str(c["params"].get("chat_id")) == str(chat_id))
         ]
 
-    def sent_texts(self, chat_id: Any = None) -> List[str]:
+    def sent_texts(self, chat_id: Any = None) -> list[str]:
         """Visible text of every sendMessage (HTML parsed), in order."""
         texts = []
         for params in self.calls_to("sendMessage", chat_id):
@@ -231,7 +232,7 @@ class FakeTelegram:
             time.sleep(0.05)
         return False
 
-    def enqueue_update(self, update: Dict[str, Any]) -> Dict[str, Any]:
+    def enqueue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queues an update for getUpdates (assigns update_id if missing)."""
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
@@ -245,7 +246,7 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params: Dict[str, Any] = dict(request.query)
+        params: dict[str, Any] = dict(request.query)
         if request.can_read_body:
             if request.content_type == "application/json":
                 params.update(await request.json())
@@ -269,7 +270,7 @@ class FakeTelegram:
             return self._refuse(method, params, str(error))
         return web.json_response({"ok": True, "result": result})
 
-    def _refuse(self, method: str, params: Dict[str, Any], error: str) -> web.Response:
+    def _refuse(self, method: str, params: dict[str, Any], error: str) -> web.Response:
         with self._lock:
             self.errors.append({"method": method, "params": params, "error": error})
         return self._error(400, f"Bad Request: {error}")
@@ -280,21 +281,21 @@ class FakeTelegram:
             {"ok": False, "error_code": code, "description": description}, status=code
         )
 
-    async def _api_getMe(self, params: Dict[str, Any]) -> Any:
+    async def _api_getMe(self, params: dict[str, Any]) -> Any:
         return BOT_USER
 
-    async def _api_setWebhook(self, params: Dict[str, Any]) -> Any:
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = dict(params)
         return True
 
-    async def _api_deleteWebhook(self, params: Dict[str, Any]) -> Any:
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = {}
         return True
 
-    async def _api_getWebhookInfo(self, params: Dict[str, Any]) -> Any:
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:
         return {"url": self.webhook.get("url", ""), "pending_update_count": 0}
 
-    async def _api_getUpdates(self, params: Dict[str, Any]) -> Any:
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         if self.webhook.get("url"):
             raise _BadRequest("Conflict: can't use getUpdates while webhook is active")
         offset = int(params.get("offset") or 0)
@@ -313,7 +314,7 @@ class FakeTelegram:
                     self._new_update.wait(), max(0.01, deadline - time.monotonic())
                 )
 
-    async def _api_sendMessage(self, params: Dict[str, Any]) -> Any:
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         text = str(params.get("text") or "")
         visible = (
             parse_telegram_html(text) if params.get("parse_mode") == "HTML" else text
@@ -332,18 +333,18 @@ class FakeTelegram:
                     raise _BadRequest("BUTTON_DATA_INVALID")
         return self._message(params, text=visible, reply_markup=markup)
 
-    async def _api_sendPhoto(self, params: Dict[str, Any]) -> Any:
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
         return self._message(params, photo=[{"file_id": "x"}])
 
-    async def _api_sendChatAction(self, params: Dict[str, Any]) -> Any:
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         return True
 
-    async def _api_answerCallbackQuery(self, params: Dict[str, Any]) -> Any:
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         if not params.get("callback_query_id"):
             raise _BadRequest("query is too old and response timeout expired")
         return True
 
-    def _message(self, params: Dict[str, Any], **fields: Any) -> Dict[str, Any]:
+    def _message(self, params: dict[str, Any], **fields: Any) -> dict[str, Any]:
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -363,22 +364,22 @@ class _BadRequest(Exception):
 _ids = itertools.count(50_000)
 
 
-def user(user_id: int = 424242) -> Dict[str, Any]:
+def user(user_id: int = 424242) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": "Pat", "language_code": "en"}
 
 
-def private_chat(chat_id: int = 424242) -> Dict[str, Any]:
+def private_chat(chat_id: int = 424242) -> dict[str, Any]:
     return {"id": chat_id, "first_name": "Pat", "type": "private"}
 
 
 def message_update(
     text: str | None = None,
     chat_id: int = 424242,
-    chat: Dict[str, Any] | None = None,
+    chat: dict[str, Any] | None = None,
     update_id: int | None = None,
     **content: Any,
-) -> Dict[str, Any]:
-    message: Dict[str, Any] = {
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
         "message_id": next(_ids),
         "from": user(chat_id),
         "chat": chat or private_chat(chat_id),
@@ -395,7 +396,7 @@ def message_update(
     return {"update_id": update_id or next(_ids), "message": message}
 
 
-def edited_message_update(text: str, chat_id: int = 424242) -> Dict[str, Any]:
+def edited_message_update(text: str, chat_id: int = 424242) -> dict[str, Any]:
     update = message_update(text, chat_id)
     message = update.pop("message")
     message["edit_date"] = message["date"] + 5
@@ -403,7 +404,7 @@ def edited_message_update(text: str, chat_id: int = 424242) -> Dict[str, Any]:
     return update
 
 
-def sticker_update(chat_id: int = 424242) -> Dict[str, Any]:
+def sticker_update(chat_id: int = 424242) -> dict[str, Any]:
     return message_update(
         None,
         chat_id,
@@ -423,9 +424,9 @@ def sticker_update(chat_id: int = 424242) -> Dict[str, Any]:
 def callback_update(
     data: str,
     chat_id: int = 424242,
-    keyboard: List[List[Dict[str, Any]]] | None = None,
-) -> Dict[str, Any]:
-    message: Dict[str, Any] = {
+    keyboard: list[list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
         "message_id": next(_ids),
         "from": BOT_USER,
         "chat": private_chat(chat_id),
@@ -446,7 +447,7 @@ def callback_update(
     }
 
 
-def main(argv: List[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)

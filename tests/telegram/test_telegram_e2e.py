@@ -7,13 +7,16 @@ fake Bot API received. Started by `make test-telegram` (after `make train`);
 skipped when there is no trained model unless TELEGRAM_E2E_REQUIRED=1.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any
 
 import pytest
 import requests
@@ -68,7 +71,7 @@ def _start(
     mode: str,
     actions_port: int,
     start_actions: bool,
-    extra: Dict[str, Any],
+    extra: dict[str, Any],
 ) -> Servers:
     env = {
         "TELEGRAM_TOKEN": TEST_TOKEN,
@@ -140,13 +143,13 @@ def polling_assistant(
     servers.stop()
 
 
-def _post(servers: Servers, update: Dict[str, Any], secret: Any = SECRET) -> int:
+def _post(servers: Servers, update: dict[str, Any], secret: Any = SECRET) -> int:
     url = f"http://127.0.0.1:{servers.config.rasa_port}/webhooks/telegram/webhook"
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
     return requests.post(url, json=update, headers=headers, timeout=120).status_code
 
 
-def _user_events(servers: Servers, chat_id: int) -> List[str]:
+def _user_events(servers: Servers, chat_id: int) -> list[str]:
     """What Rasa stored as user messages for ``chat_id`` (the tracker store's rows)."""
     with sqlite3.connect(servers.config.tracker_db) as conn:
         rows = conn.execute(
@@ -156,7 +159,7 @@ def _user_events(servers: Servers, chat_id: int) -> List[str]:
     return [json.loads(data).get("text") for (data,) in rows]
 
 
-def _texts(fake: FakeTelegram, chat_id: int) -> List[str]:
+def _texts(fake: FakeTelegram, chat_id: int) -> list[str]:
     assert fake.errors == [], f"the fake Bot API refused calls: {fake.errors}"
     return fake.sent_texts(chat_id)
 

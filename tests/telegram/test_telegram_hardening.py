@@ -4,7 +4,7 @@ typed commands follow the shared rule (row 2), nested JSON after the secret chec
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 import aiohttp
 import pytest
@@ -47,7 +47,7 @@ async def test_nested_json_after_the_secret_is_a_400(
     assert webhook_server.assistant.received == ["what is CAPTEM?"]
 
 
-BAD_CHATS: Dict[str, Any] = {
+BAD_CHATS: dict[str, Any] = {
     "text-id": {"id": "not-a-number", "type": "private"},
     "surrogate-id": {"id": "\ud800", "type": "private"},
     "nul-id": {"id": "1\u00002", "type": "private"},
@@ -61,7 +61,7 @@ BAD_CHATS: Dict[str, Any] = {
 
 @pytest.mark.parametrize("chat", BAD_CHATS.values(), ids=BAD_CHATS.keys())
 async def test_unusable_chat_ids_are_ignored_never_a_crash(
-    webhook_server: ChannelServer, fake_telegram: FakeTelegram, chat: Dict[str, Any]
+    webhook_server: ChannelServer, fake_telegram: FakeTelegram, chat: dict[str, Any]
 ) -> None:
     update = message_update("what is CAPTEM?", CHAT, chat=chat)
     resp = await webhook_server.post(update)

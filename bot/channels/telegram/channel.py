@@ -9,7 +9,8 @@ import collections
 import hmac
 import logging
 import weakref
-from typing import Any, Awaitable, Callable, Deque, Dict, Set
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -85,7 +86,7 @@ class TelegramInput(InputChannel):
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
         return cls(TelegramSettings.from_credentials(credentials))
@@ -97,9 +98,9 @@ class TelegramInput(InputChannel):
         self.buttons = OfferedButtons(shared=self.shared)
         self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock]
         self._chat_locks = weakref.WeakValueDictionary()
-        self._seen_updates: Deque[int] = collections.deque(maxlen=2048)
-        self._seen_set: Set[int] = set()
-        self._tasks: Set[asyncio.Task] = set()
+        self._seen_updates: collections.deque[int] = collections.deque(maxlen=2048)
+        self._seen_set: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
         self._polling_task: asyncio.Task | None = None
         self._concurrency: asyncio.Semaphore | None = None
         self._max_chars: int | None = None
@@ -307,7 +308,7 @@ class TelegramInput(InputChannel):
 
     async def _handle_bounded(
         self,
-        update: Dict[str, Any],
+        update: dict[str, Any],
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         ctx: Any,
     ) -> None:
@@ -321,7 +322,7 @@ class TelegramInput(InputChannel):
 
     # -- updates ------------------------------------------------------------------------
 
-    def _is_duplicate(self, update: Dict[str, Any]) -> bool:
+    def _is_duplicate(self, update: dict[str, Any]) -> bool:
         update_id = update.get("update_id")
         if not isinstance(update_id, int):
             return False
@@ -344,7 +345,7 @@ class TelegramInput(InputChannel):
 
     async def handle_update(
         self,
-        update: Dict[str, Any],
+        update: dict[str, Any],
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         ctx: Any,
     ) -> None:
@@ -357,7 +358,7 @@ class TelegramInput(InputChannel):
             return
         edited = update.get("edited_message")
         sent = update.get("message")
-        message: Dict[str, Any]
+        message: dict[str, Any]
         if isinstance(sent, dict):
             message = sent
         elif isinstance(edited, dict):
@@ -429,7 +430,7 @@ class TelegramInput(InputChannel):
 
     async def _handle_callback(
         self,
-        query: Dict[str, Any],
+        query: dict[str, Any],
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         ctx: Any,
     ) -> None:

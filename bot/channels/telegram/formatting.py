@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import Any
 
 from bot.channels.guard import reply_text
 
@@ -50,7 +51,7 @@ def split_message(
     text: str,
     limit: int = MAX_MESSAGE_LENGTH,
     measure: Callable[[str], int] = rendered_length,
-) -> List[str]:
+) -> list[str]:
     """Splits ``text`` into parts whose rendered length is at most ``limit``.
 
     Splits on paragraph breaks first, then line breaks, then spaces; a single
@@ -65,7 +66,7 @@ def split_message(
         pieces = [p for p in text.split(separator) if p.strip()]
         if len(pieces) < 2:
             continue
-        parts: List[str] = []
+        parts: list[str] = []
         current = ""
         for piece in pieces:
             piece = piece.strip()
@@ -86,7 +87,7 @@ def split_message(
     return _hard_cut(text, limit, measure)
 
 
-def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> List[str]:
+def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
     parts = []
     while text:
         low, high = 1, len(text)
@@ -101,7 +102,7 @@ def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> List[str]
     return parts
 
 
-def _source_fragment(source: Dict[str, Any]) -> tuple[str, str] | None:
+def _source_fragment(source: dict[str, Any]) -> tuple[str, str] | None:
     """One source as (HTML with its link, the same as plain text), or None."""
     title = str(source.get("title") or source.get("id") or "").strip()
     if not title:
@@ -119,8 +120,8 @@ def _source_fragment(source: Dict[str, Any]) -> tuple[str, str] | None:
 
 
 def format_sources(
-    kb_answer: Dict[str, Any], limit: int = MAX_MESSAGE_LENGTH
-) -> List[str]:
+    kb_answer: dict[str, Any], limit: int = MAX_MESSAGE_LENGTH
+) -> list[str]:
     """Renders every ``kb_answer`` source as short italic HTML lines (none: ``[]``).
 
     ``Source: title — publisher`` (``Sources: a; b`` for several), titles linked to
@@ -138,7 +139,7 @@ def format_sources(
     def fits(body: str) -> bool:
         return utf16_len(f"<i>{body}</i>") <= limit
 
-    lines: List[str] = []
+    lines: list[str] = []
     current = prefix
     for linked, plain in fragments:
         joiner = "" if current in (prefix, "") else "; "

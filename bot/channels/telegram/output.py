@@ -6,7 +6,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
@@ -31,9 +31,9 @@ class _Outgoing:
     """One assistant message waiting to be sent (text is raw, not yet HTML)."""
 
     text: str = ""
-    buttons: List[Dict[str, Any]] = field(default_factory=list)
+    buttons: list[dict[str, Any]] = field(default_factory=list)
     # e.g. the Source line(s), each at most max_length long (format_sources)
-    suffix_html: List[str] = field(default_factory=list)
+    suffix_html: list[str] = field(default_factory=list)
     image: str | None = None
 
 
@@ -63,8 +63,8 @@ class TelegramOutput(OutputChannel):
         self.buffered = buffered
         self.show_sources = show_sources
         self.max_length = min(max_length, MAX_MESSAGE_LENGTH)
-        self._pending: List[tuple] = []  # (chat_id, _Outgoing)
-        self.sent_texts: List[str] = []  # raw texts, to check what a turn said
+        self._pending: list[tuple] = []  # (chat_id, _Outgoing)
+        self.sent_texts: list[str] = []  # raw texts, to check what a turn said
 
     async def _emit(self, chat_id: str, item: _Outgoing) -> None:
         chat_id = local_id(TELEGRAM_PREFIX, str(chat_id))  # Rasa's id is tg:<chat id>
@@ -90,7 +90,7 @@ class TelegramOutput(OutputChannel):
         self,
         recipient_id: str,
         text: str,
-        buttons: List[Dict[str, Any]],
+        buttons: list[dict[str, Any]],
         **kwargs: Any,
     ) -> None:
         """Queues a text message with an inline keyboard."""
@@ -105,7 +105,7 @@ class TelegramOutput(OutputChannel):
         await self._emit(recipient_id, _Outgoing(image=image))
 
     async def send_custom_json(
-        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
         """Handles ``{"kb_answer": {...}}``: its sources become a Source line.
 
@@ -152,7 +152,7 @@ class TelegramOutput(OutputChannel):
             last = index == len(parts) - 1
             await self._send_html(chat_id, part or "\u2063", markup if last else None)
 
-    def _keyboard(self, chat_id: str, buttons: List[Dict[str, Any]]) -> Dict:
+    def _keyboard(self, chat_id: str, buttons: list[dict[str, Any]]) -> dict:
         # One button per row: titles are questions, often too long to sit side by side.
         rows = [
             [
@@ -168,7 +168,7 @@ class TelegramOutput(OutputChannel):
         return {"inline_keyboard": rows}
 
     async def _send_html(
-        self, chat_id: str, text_html: str, markup: Dict | None
+        self, chat_id: str, text_html: str, markup: dict | None
     ) -> None:
         try:
             await self.api.call(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any
 
 from rasa.shared.exceptions import RasaException
 
@@ -44,7 +44,7 @@ class TelegramSettings:
     max_message_length: int = MAX_MESSAGE_LENGTH
 
     @classmethod
-    def from_credentials(cls, credentials: Dict[str, Any]) -> TelegramSettings:
+    def from_credentials(cls, credentials: dict[str, Any]) -> TelegramSettings:
         """Reads and checks the credentials block; fails loudly on a bad setting."""
 
         def get(key: str) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict
+from typing import Any
 
 from bot.channels.senders import TELEGRAM_PREFIX, valid_sender
 
@@ -50,7 +50,7 @@ def chat_id_of(update_chat: Any) -> str | None:
     return text
 
 
-def button_title(message: Dict[str, Any], data: str | None) -> str | None:
+def button_title(message: dict[str, Any], data: str | None) -> str | None:
     """Title of the button with ``callback_data == data`` in ``message``, if any."""
     keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
     for row in keyboard:
