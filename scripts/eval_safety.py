@@ -131,8 +131,9 @@ def test_parametrizations() -> List[Tuple[str, str]]:
         if not path.exists():
             continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import the test module {rel}")
         module = importlib.util.module_from_spec(spec)
-        assert spec.loader is not None
         spec.loader.exec_module(module)
         for name, value in vars(module).items():
             if name.isupper() and isinstance(value, (list, tuple)):
@@ -251,12 +252,13 @@ def score(
 
     For a false-alarm suite ``hits`` are the false alarms.
     """
-    result = SuiteResult(name, measure, per_class={})
+    per_class: Dict[str, List[int]] = {}
+    result = SuiteResult(name, measure, per_class=per_class)
     misses: List[str] = []
     false_alarm = measure == "false_alarm_rate"
     for cls, text in items:
         hit = intent_of(text) in wanted
-        counts = result.per_class.setdefault(cls, [0, 0])
+        counts = per_class.setdefault(cls, [0, 0])
         counts[0] += hit
         counts[1] += 1
         result.hits += hit
