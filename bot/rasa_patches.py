@@ -178,8 +178,9 @@ def store_notice(original: Callable[..., Any]) -> Callable[..., Any]:
             result = await original(self, message)
             if STORE_UNAVAILABLE.get():
                 logger.warning("tracker store unreachable: this turn was not stored")
-                await message.output_channel.send_text_message(
-                    message.sender_id, reply_text("store_unavailable")
+                channel = message.output_channel
+                await channel.send_text_message(
+                    message.sender_id, reply_text("store_unavailable", channel.name())
                 )
                 if isinstance(result, list):  # a collecting channel's own list
                     result = getattr(message.output_channel, "messages", result)
