@@ -23,8 +23,9 @@ from tests.widget.conftest import REPO_ROOT, Site, free_port, screenshot
 
 CHANNEL = "bot.channels.socketio.WidgetSocketIOInput"
 # Wordings the bot is unsure about (it offers topics as buttons); the conversation scripts
-# (flows_low_confidence.yml) check "folfox thingy" the same way.
+# (flows_low_confidence.yml) check "folfox or captem or etoposide" the same way.
 VAGUE = [
+    "folfox or captem or etoposide",
     "folfox thingy",
     "chemo tablets thing",
     "capecitabine or temozolomide",
