@@ -181,8 +181,10 @@ def main() -> int:
         "--report",
         type=float,
         nargs=5,
+        action="append",
         metavar=("THRESHOLD", "AMBIGUITY", "MIN_SIM", "FLOOR", "NO_TERM_OOS"),
-        help="also print the per-intent table and confusions of this one setting",
+        help="also print the per-intent table and confusions of this setting "
+        "(repeatable)",
     )
     parser.add_argument("--show-errors", type=int, default=0)
     args = parser.parse_args()
@@ -252,20 +254,21 @@ def main() -> int:
     if args.report:
         from scripts.nlu_cv import per_intent_report
 
-        setting = tuple(args.report)
-        for name, rows in sets.items():
-            replayed = [
-                {**r, "predicted": p}
-                for r, p in zip(rows, run(setting, rows), strict=True)
-            ]
-            totals = scores(
-                [r["gold"] for r in rows], [r["predicted"] for r in replayed]
-            )
-            print(
-                f"\n{name}, setting {setting}: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in totals.items())
-            )
-            print(per_intent_report(replayed, args.show_errors))
+        for setting in map(tuple, args.report):
+            for name, rows in sets.items():
+                replayed = [
+                    {**r, "predicted": p}
+                    for r, p in zip(rows, run(setting, rows), strict=True)
+                ]
+                totals = scores(
+                    [r["gold"] for r in rows], [r["predicted"] for r in replayed]
+                )
+                print(
+                    f"\n{name}, setting {setting}: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in totals.items())
+                )
+                if len(args.report) == 1 or args.show_errors:
+                    print(per_intent_report(replayed, args.show_errors))
     for ref in ((0.5, 0.05, 2.0, 0.0, 0.0), (0.4, 0.05, 2.0, 0.0, 0.0)):
         sc = next(v for k, v in results if k == ref)
         print(

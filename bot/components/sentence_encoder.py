@@ -225,8 +225,19 @@ class SentenceEncoder:
     ) -> np.ndarray:
         """Unit-length sentence vectors (len(texts), 384), padded batches as BERT does;
         ``layers`` stops after that many BERT layers (all of them by default)."""
+        depth = self._depth(layers)
+        return self.pooled_at(texts, [depth])[depth]
+
+    def _depth(self, layers: int | None) -> int:
+        return self.layers if layers is None else max(1, min(layers, self.layers))
+
+    def pooled_at(
+        self, texts: Sequence[str], depths: Sequence[int]
+    ) -> dict[int, np.ndarray]:
+        """Unit-length mean-pooled vectors after each of ``depths`` layers, in one pass."""
+        wanted = sorted({self._depth(d) for d in depths})
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return {d: np.zeros((0, self.dim), dtype=np.float32) for d in wanted}
         ids = [self.tokenizer.encode(t or "") for t in texts]
         n = max(len(x) for x in ids)
         tokens = np.zeros((len(ids), n), dtype=np.int64)  # 0 is [PAD]
@@ -244,16 +255,19 @@ class SentenceEncoder:
             h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
         )
         mask = (1.0 - real) * -1e9
-        for i in range(self.layers if layers is None else min(layers, self.layers)):
+        out: dict[int, np.ndarray] = {}
+        for i in range(wanted[-1]):
             h = self._layer(i, h, mask)
-        pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
-        return (pooled / norms).astype(np.float32)
+            if i + 1 in wanted:
+                pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
+                norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+                out[i + 1] = (pooled / norms).astype(np.float32)
+        return out
 
     def encode(self, text: str, layers: int | None = None) -> np.ndarray:
         """The unit-length sentence vector of ``text``, on one BLAS thread; the last
         few hundred are remembered."""
-        key = (text or "", layers or self.layers)
+        key = (text or "", self._depth(layers))
         found = self._recent.get(key)
         if found is None:
             found = self._last_batch.get(key)
@@ -273,24 +287,38 @@ class SentenceEncoder:
         return vector
 
     def encode_many(
-        self, texts: Sequence[str], batch: int = 32, layers: int | None = None
+        self,
+        texts: Sequence[str],
+        batch: int = 32,
+        layers: int | None = None,
+        also: Sequence[int] = (),
     ) -> np.ndarray:
         """Vectors for many texts, in batches of similar length (padding costs time).
-        Texts of the previous call are not encoded again."""
-        depth = layers or self.layers
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        Texts of the previous call are not encoded again; the vectors after the ``also``
+        layers come from the same pass and are kept for the next call."""
+        depth = self._depth(layers)
+        depths = sorted({depth, *(self._depth(d) for d in also)})
+        found: dict[int, dict[int, np.ndarray]] = {d: {} for d in depths}
         todo = []
         for i, text in enumerate(texts):
-            found = self._last_batch.get((text or "", depth))
-            if found is None:
+            hits = {d: self._last_batch.get((text or "", d)) for d in depths}
+            if any(v is None for v in hits.values()):
                 todo.append(i)
             else:
-                out[i] = found
+                for d, v in hits.items():
+                    found[d][i] = v
         order = sorted(todo, key=lambda i: len(texts[i] or ""))
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
-            out[chunk] = self.encode_batch([texts[i] for i in chunk], layers)
-        self._last_batch = {(t or "", depth): out[i] for i, t in enumerate(texts)}
+            vectors = self.pooled_at([texts[i] for i in chunk], depths)
+            for d in depths:
+                found[d].update(zip(chunk, vectors[d], strict=True))
+        self._last_batch = {
+            (t or "", d): found[d][i] for d in depths for i, t in enumerate(texts)
+        }
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, v in found[depth].items():
+            out[i] = v
         return out
 
 

@@ -85,16 +85,33 @@ def test_one_message_is_encoded_on_one_blas_thread_and_the_limit_is_lifted(
 
 def test_recent_vectors_are_reused_not_encoded_again(encoder, monkeypatch) -> None:
     calls: list = []
-    real = type(encoder).encode_batch
+    real = type(encoder).pooled_at
 
-    def spy(self, texts, layers=None):
+    def spy(self, texts, depths):
         calls.append(list(texts))
-        return real(self, texts, layers)
+        return real(self, texts, depths)
 
-    monkeypatch.setattr(type(encoder), "encode_batch", spy)
+    monkeypatch.setattr(type(encoder), "pooled_at", spy)
     batch = encoder.encode_many(["reuse test one", "reuse test two"])
     again = encoder.encode("reuse test two")  # from the batch, as in training
     twice = [encoder.encode("reuse test three") for _ in range(2)]
     assert calls == [["reuse test one", "reuse test two"], ["reuse test three"]]
     assert np.array_equal(batch[1], again) and np.array_equal(*twice)
     assert not np.array_equal(encoder.encode("reuse test three", layers=2), twice[0])
+
+
+def test_one_pass_gives_shallow_and_full_vectors(encoder, monkeypatch) -> None:
+    texts = ["one pass, two depths", "is captem a tablet"]
+    shallow = encoder.encode_many(texts, layers=2, also=(6,))
+    calls: list = []
+    real = type(encoder).pooled_at
+    monkeypatch.setattr(
+        type(encoder),
+        "pooled_at",
+        lambda self, t, d: calls.append(list(t)) or real(self, t, d),
+    )
+    full = encoder.encode_many(texts)  # the retrieval step's call after the featurizer
+    assert calls == []
+    assert np.abs(full - encoder.encode_batch(texts)).max() < 1e-5
+    assert np.abs(shallow - encoder.encode_batch(texts, layers=2)).max() < 1e-5
+    assert float((shallow * full).sum(1).min()) < 0.99  # two layers are not six
