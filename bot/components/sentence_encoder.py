@@ -31,6 +31,17 @@ MAX_TOKENS = 128  # longer messages are cut: intent is nearly always clear by th
 # (measured under load: 72-99 ms with 2 threads, 19-44 ms with 1). Batches keep them.
 SINGLE_MESSAGE_THREADS = 1
 RECENT = 256  # single-message vectors kept, so the featurizer and retrieval share one
+# Layers from this one on keep their matrices as 8-bit integers with one scale per output
+# unit, widened per use: 27 MB less resident memory, vectors within 0.001 cosine of the
+# float ones. The first layer stays float: the DIET feature runs it for every message;
+# the deeper layers run only for the few messages the retrieval step looks up.
+INT8_FROM_LAYER = 1
+MATRICES = (
+    "attention.self.qkv.weight",
+    "attention.output.dense.weight.T",
+    "intermediate.dense.weight.T",
+    "output.dense.weight.T",
+)
 
 
 def normalised(text: str | None) -> str:
@@ -139,6 +150,20 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return inner
 
 
+def _return_freed_memory() -> None:
+    """Give freed heap memory back to the system (glibc ``malloc_trim``): the float copies
+    of the weights are freed after loading, but glibc keeps the pages otherwise, so the
+    8-bit matrices would save nothing resident. Best effort: other C libraries skip it."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        logger.debug("malloc_trim is not available: freed weights stay resident")
+
+
 class SentenceEncoder:
     """all-MiniLM-L6-v2: text -> 384 floats, unit length."""
 
@@ -172,13 +197,40 @@ class SentenceEncoder:
         # memory, and the rows looked up per message are widened again (differences < 1e-3).
         words = "embeddings.word_embeddings.weight"
         self.w[words] = self.w[words].astype(np.float16)
+        self._int8: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for i in range(INT8_FROM_LAYER, self.layers):
+            for name in MATRICES:
+                key = f"encoder.layer.{i}.{name}"
+                matrix = self.w.pop(key)
+                scale = np.maximum(np.abs(matrix).max(axis=0), 1e-12) / 127.0
+                self._int8[key] = (
+                    np.round(matrix / scale).astype(np.int8),
+                    scale.astype(np.float32),
+                )
         self.w.pop("pooler.dense.weight", None)
         self.w.pop("pooler.dense.bias", None)
+        _return_freed_memory()  # the float copies just dropped
         # threadpoolctl's controller (untyped), made on the first single encode
         self._threads: Any = None
         self._recent: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         # The last batch call's vectors: training featurizes and indexes the same texts.
         self._last_batch: dict[tuple[str, int], np.ndarray] = {}
+
+    def _matrix(self, key: str) -> np.ndarray:
+        """A weight matrix in float32 (widened from 8 bits for the deeper layers)."""
+        found = self.w.get(key)
+        if found is not None:
+            return found
+        values, scale = self._int8[key]
+        matrix = values.astype(np.float32)
+        matrix *= scale
+        return matrix
+
+    def weight_bytes(self) -> int:
+        """Memory held by the weights."""
+        return sum(v.nbytes for v in self.w.values()) + sum(
+            a.nbytes + b.nbytes for a, b in self._int8.values()
+        )
 
     def _layer(self, i: int, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One BERT layer over a batch ``h`` (batch, tokens, dim); ``mask`` is 0 for real
@@ -190,7 +242,7 @@ class SentenceEncoder:
         b, n, d = h.shape
         hd = d // self.heads
         flat = h.reshape(b * n, d)
-        qkv = flat @ w[p + "attention.self.qkv.weight"]
+        qkv = flat @ self._matrix(p + "attention.self.qkv.weight")
         qkv += w[p + "attention.self.qkv.bias"]
         # (3, batch, head, token, hd), each contiguous for the batched products below
         q, k, v = np.ascontiguousarray(
@@ -203,7 +255,7 @@ class SentenceEncoder:
         probs = np.exp(scores)
         probs /= probs.sum(-1, keepdims=True)
         ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(b * n, d)
-        attn = ctx @ w[p + "attention.output.dense.weight.T"]
+        attn = ctx @ self._matrix(p + "attention.output.dense.weight.T")
         attn += w[p + "attention.output.dense.bias"]
         attn += flat
         flat = _layer_norm(
@@ -211,9 +263,9 @@ class SentenceEncoder:
             w[p + "attention.output.LayerNorm.weight"],
             w[p + "attention.output.LayerNorm.bias"],
         )
-        mid = flat @ w[p + "intermediate.dense.weight.T"]
+        mid = flat @ self._matrix(p + "intermediate.dense.weight.T")
         mid += w[p + "intermediate.dense.bias"]
-        out = _gelu(mid) @ w[p + "output.dense.weight.T"]
+        out = _gelu(mid) @ self._matrix(p + "output.dense.weight.T")
         out += w[p + "output.dense.bias"]
         out += flat
         return _layer_norm(

@@ -115,3 +115,18 @@ def test_one_pass_gives_shallow_and_full_vectors(encoder, monkeypatch) -> None:
     assert np.abs(full - encoder.encode_batch(texts)).max() < 1e-5
     assert np.abs(shallow - encoder.encode_batch(texts, layers=2)).max() < 1e-5
     assert float((shallow * full).sum(1).min()) < 0.99  # two layers are not six
+
+
+def test_deeper_layers_are_held_in_eight_bits_close_to_the_float_model(
+    encoder, monkeypatch
+) -> None:
+    import bot.components.sentence_encoder as module
+
+    assert encoder.weight_bytes() < 45_000_000  # 67 MB with every layer in float32
+    monkeypatch.setattr(module, "INT8_FROM_LAYER", encoder.layers)
+    exact = module.SentenceEncoder(module.model_dir())
+    texts = ["is lanreotide chemo", "will it rain on my walk to the chemo unit"]
+    cosine = (exact.encode_batch(texts) * encoder.encode_batch(texts)).sum(1)
+    assert float(cosine.min()) > 0.998
+    first = exact.encode_batch(texts, layers=1) - encoder.encode_batch(texts, layers=1)
+    assert float(np.abs(first).max()) == 0.0  # the DIET feature's layer stays float
