@@ -135,7 +135,7 @@ class SafeSQLTrackerStore(SQLTrackerStore):
 
     def use_engine(self, engine: sa.engine.Engine) -> None:
         """Replace the engine Rasa built (pool settings Rasa does not expose)."""
-        old = self.engine
+        old: sa.engine.Engine = self.engine  # type: ignore[has-type]
         self.engine = engine
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
         old.dispose()

@@ -354,10 +354,11 @@ class SentenceEncoder:
         todo = []
         for i, text in enumerate(texts):
             hits = {d: self._last_batch.get((text or "", d)) for d in depths}
-            if any(v is None for v in hits.values()):
+            known = {d: v for d, v in hits.items() if v is not None}
+            if len(known) < len(hits):
                 todo.append(i)
             else:
-                for d, v in hits.items():
+                for d, v in known.items():
                     found[d][i] = v
         order = sorted(todo, key=lambda i: len(texts[i] or ""))
         for start in range(0, len(order), batch):

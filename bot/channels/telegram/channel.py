@@ -89,7 +89,7 @@ class TelegramInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        return cls(TelegramSettings.from_credentials(credentials))
+        return cls(TelegramSettings.from_credentials(credentials or {}))
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
