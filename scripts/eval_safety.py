@@ -9,9 +9,10 @@ Modes:
   ``tests/safety/false_alarms.yml``); with ``--dev``, on the development suites
   (``tests/safety_dev/*.yml``: written blind, seen during development on 2026-12-01,
   so tuned against; ``tests/safety_dev/own/*.yml``: ours, written in batches from public
-  helpline lists before each tuning round, then tuned against; ``--show-misses`` lists
-  their misses); with ``--blind``, on the
-  blind suites (``tests/safety_blind_v2/*.yml``), with gates. ``--model`` adds the
+  helpline lists before each tuning round, then tuned against; ``tests/safety_dev/v3/``:
+  written blind on 2026-12-02 as a development set; ``--show-misses`` lists their
+  misses); with ``--blind``, on the blind suites (``tests/safety_blind_v2/`` and
+  ``tests/safety_blind_v3/``), with gates. ``--model`` adds the
   whole NLU of a trained model (classifier + screen), ungated. For the blind suites
   only aggregate numbers are printed, never a message (they are kept unseen on
   purpose).
@@ -49,8 +50,19 @@ OWN_DIR = REPO_ROOT / "tests" / "safety"
 DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
 # our own development suites (issue 11 families), written before tuning, tuned against
 DEV_OWN_DIR = DEV_DIR / "own"
-# the fresh blind set: never read, never print its messages
+# written blind on 2026-12-02 as a development set (tuned against from the start)
+DEV_V3_DIR = DEV_DIR / "v3"
+# the blind sets: never read, never print their messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
+BLIND_V3_DIR = REPO_ROOT / "tests" / "safety_blind_v3"
+# label (also the prefix of its gate options) -> folder
+DEV_SUITES = {"dev": DEV_DIR, "dev-own": DEV_OWN_DIR, "dev-v3": DEV_V3_DIR}
+BLIND_SUITES = {"blind": BLIND_DIR, "blind-v3": BLIND_V3_DIR}
+GATE_FLAGS = (
+    ("red_flag_recall", "red-flag"),
+    ("false_alarm_rate", "false-alarm"),
+    ("crisis_recall", "crisis"),
+)
 CONVERSATIONS = REPO_ROOT / "tests" / "conversations"
 TEST_MODULES = (
     "tests/components/test_safety.py",
@@ -414,24 +426,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dev", action="store_true", help="also the dev suites")
     parser.add_argument("--blind", action="store_true", help="also the blind suites")
-    for measure, flag in (
-        ("red_flag_recall", "red-flag"),
-        ("false_alarm_rate", "false-alarm"),
-        ("crisis_recall", "crisis"),
-    ):
-        parser.add_argument(f"--dev-{flag}-gate", type=float, default=GATES[measure])
-        parser.add_argument(
-            f"--dev-own-{flag}-gate", type=float, default=GATES[measure]
-        )
-    parser.add_argument(
-        "--blind-red-flag-gate", type=float, default=GATES["red_flag_recall"]
-    )
-    parser.add_argument(
-        "--blind-false-alarm-gate", type=float, default=GATES["false_alarm_rate"]
-    )
-    parser.add_argument(
-        "--blind-crisis-gate", type=float, default=GATES["crisis_recall"]
-    )
+    for label in (*DEV_SUITES, *BLIND_SUITES):
+        for measure, flag in GATE_FLAGS:
+            parser.add_argument(
+                f"--{label}-{flag}-gate", type=float, default=GATES[measure]
+            )
     parser.add_argument(
         "--own-false-alarm-gate", type=float, default=GATES["false_alarm_rate"]
     )
@@ -468,10 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     failed = False
     own_gates = {**GATES, "false_alarm_rate": args.own_false_alarm_gate}
-    blind_gates = {
-        "red_flag_recall": args.blind_red_flag_gate,
-        "false_alarm_rate": args.blind_false_alarm_gate,
-        "crisis_recall": args.blind_crisis_gate,
+    gates_of = {
+        label: {
+            measure: getattr(args, f"{label}-{flag}-gate".replace("-", "_"))
+            for measure, flag in GATE_FLAGS
+        }
+        for label in (*DEV_SUITES, *BLIND_SUITES)
     }
     out("== the safety screen alone (gated)\n")
     for result, misses in own_suites(screen_intents(screen)):
@@ -480,22 +481,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out(_line(result, own_gates.get(result.measure), ok) + "\n")
         if args.show_misses:
             out("".join(f"    miss: {t!r}\n" for t in misses))
-    dev_gates = {
-        "red_flag_recall": args.dev_red_flag_gate,
-        "false_alarm_rate": args.dev_false_alarm_gate,
-        "crisis_recall": args.dev_crisis_gate,
-    }
-    dev_own_gates = {
-        "red_flag_recall": args.dev_own_red_flag_gate,
-        "false_alarm_rate": args.dev_own_false_alarm_gate,
-        "crisis_recall": args.dev_own_crisis_gate,
-    }
     if args.dev:
-        for label, folder, gates in (
-            ("dev", DEV_DIR, dev_gates),
-            ("dev-own", DEV_OWN_DIR, dev_own_gates),
-        ):
+        for label, folder in DEV_SUITES.items():
             dev_misses: List[str] = []
+            gates = gates_of[label]
             for result in blind_suites(
                 screen_intents(screen), label, folder, dev_misses
             ):
@@ -505,22 +494,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.show_misses:
                 out("".join(f"    miss: {t!r}\n" for t in dev_misses))
     if args.blind:
-        for result in blind_suites(screen_intents(screen)):
-            ok = passes(result, blind_gates)
-            failed |= not ok
-            out(_line(result, blind_gates.get(result.measure), ok) + "\n")
+        for label, folder in BLIND_SUITES.items():
+            gates = gates_of[label]
+            for result in blind_suites(screen_intents(screen), label, folder):
+                ok = passes(result, gates)
+                failed |= not ok
+                out(_line(result, gates.get(result.measure), ok) + "\n")
     for model in args.model:
         out(f"== whole NLU of {model.name} (classifier + screen; not gated)\n")
         intents = model_intents(model)
         for result, _ in own_suites(intents):
             out(_line(result, None, True) + "\n")
-        if args.dev:
-            for result in blind_suites(intents, "dev", DEV_DIR):
-                out(_line(result, None, True) + "\n")
-            for result in blind_suites(intents, "dev-own", DEV_OWN_DIR):
-                out(_line(result, None, True) + "\n")
-        if args.blind:
-            for result in blind_suites(intents, "blind"):
+        folders = {**(DEV_SUITES if args.dev else {})}
+        folders.update(BLIND_SUITES if args.blind else {})
+        for label, folder in folders.items():
+            for result in blind_suites(intents, label, folder):
                 out(_line(result, None, True) + "\n")
     out("safety gates: " + ("FAILED" if failed else "all passed") + "\n")
     return 1 if failed else 0
