@@ -330,6 +330,10 @@ def test_page_has_no_script_errors(page: Page, site: Site) -> None:
 
 def test_broken_stored_history_starts_afresh(page: Page, site: Site) -> None:
     open_widget(page, site.url)
+    # The widget saves its state when the greeting and the session arrive: wait for
+    # both, or that save could overwrite the broken value written below.
+    expect(page.locator(".nc-bot")).to_have_count(1)
+    page.wait_for_function("() => window.necChat.sessionId() !== null")
     key = page.evaluate(
         "() => Object.keys(sessionStorage).find(k => k.startsWith('nec-chat:'))"
     )
@@ -343,7 +347,8 @@ def test_broken_stored_history_starts_afresh(page: Page, site: Site) -> None:
     )
     page.evaluate("([k, v]) => sessionStorage.setItem(k, v)", [key, broken])
     page.reload()
-    launcher(page).click()  # a fresh start: the panel starts closed
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")  # starts closed
+    launcher(page).click()
     expect(page.locator(".nc-bot")).to_have_count(1)  # just the greeting
     ask(page, "hello again")
     expect(page.locator(".nc-bot").last).to_have_text(
