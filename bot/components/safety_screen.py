@@ -212,12 +212,20 @@ class SafetyScreen:
                 list is negated as a whole ("no bleeding or bruising").
         """
         lex = self.lexicon
-        i = start - 1
-        while i >= 0 and start - i <= lex.negation_window:
+        i, used = start - 1, 0
+        while i >= 0:
             norm = doc[i].norm_
+            if i in listed and norm not in lex.negation_cues:
+                # another symptom of the list: part of what is negated, and it does not
+                # use up the window ("don't have a fever or chills")
+                i -= 1
+                continue
+            used += 1
+            if used > lex.negation_window:
+                return False
             if norm in lex.negation_cues:
                 return True
-            if norm not in lex.negation_fillers and i not in listed:
+            if norm not in lex.negation_fillers:
                 return False
             i -= 1
         return False
