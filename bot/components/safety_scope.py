@@ -2,7 +2,8 @@
 in an IF clause is not a symptom happening now (issue 11).
 
 The wording lives in ``config/safety/scopes.yml``; this module only applies it. A message
-is cut into clauses at the ``clause_breaks`` tokens (punctuation, "but", ...).
+is cut into clauses at the ``clause_breaks`` tokens (punctuation, "but", ...), except
+inside a pair of quote marks (a quotation read out is one clause).
 
 * Past: a clause with a past ``anchor`` ("years ago", "in 2021", "back in March", "as a
   child", "my previous treatment"), or a ``recent_anchor`` ("last week", "a fortnight
@@ -34,6 +35,9 @@ from bot.components.safety_lexicon import ScopeSpec
 from bot.components.safety_patterns import Match, PatternCompiler, not_excluded
 
 Span = Tuple[int, int]
+# quote marks as their own tokens (apostrophes in "it's", "parents'" are not counted
+# unless they pair up around a quotation)
+QUOTE_MARKS = frozenset({"'", '"', "`", "\u2018", "\u2019", "\u201c", "\u201d"})
 # (doc, token index) -> True if an explicit negation cue sits just before the token
 Negated = Callable[[Doc, int], bool]
 
@@ -96,12 +100,25 @@ class ScopeChecker:
         """Ids of every scope pattern that fires (for the lexicon's example tests)."""
         return {m[3] for rules in self._sets for m in rules.run(doc, norms)}
 
+    @staticmethod
+    def _quoted(doc: Doc) -> Set[int]:
+        """Tokens between a pair of quote marks ("the letter says 'no fever, no
+        bleeding'"): a quotation is one clause, whatever punctuation it holds. A quote
+        mark without a partner (a possessive "parents' house") quotes nothing."""
+        marks = [t.i for t in doc if t.norm_ in QUOTE_MARKS]
+        inside: Set[int] = set()
+        for open_, close in zip(marks[0::2], marks[1::2]):
+            inside.update(range(open_ + 1, close))
+        return inside
+
     def clauses(self, doc: Doc) -> List[Span]:
-        """Token spans between clause breaks (breaks excluded)."""
+        """Token spans between clause breaks (breaks excluded; a break inside a
+        quotation does not cut it)."""
         spans: List[Span] = []
         start = 0
+        quoted = self._quoted(doc)
         for token in doc:
-            if token.norm_ in self._breaks:
+            if token.norm_ in self._breaks and token.i not in quoted:
                 if token.i > start:
                     spans.append((start, token.i))
                 start = token.i + 1
