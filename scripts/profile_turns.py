@@ -105,6 +105,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "profile")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from rasa.utils.log_utils import configure_structlog
+
+    # As `rasa run` does at its default level: without it structlog renders every DEBUG
+    # event (the parsed text, the tracker's slots) to stdout, work the server never does.
+    configure_structlog(logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
         config = ServerConfig.in_folder(args.model, Path(tmp))
         servers = Servers(config)

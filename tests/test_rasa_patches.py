@@ -26,6 +26,7 @@ RASA_SOURCES = {
     "RemoteAction._validate_action_result": "f8cdb4be68123961",
     "rasa.server.add_root_route": "acc5f7c278af32f8",
     "Agent.handle_message": "ba53507e4d5532a3",
+    "Event.resolve_by_type": "b5cf570fa7f286c7",
 }
 
 # Patch 5 wraps a function that this one calls: its order (logging, structlog, command) is
@@ -75,6 +76,32 @@ def test_apply_is_idempotent() -> None:
     patches.apply()
     assert RemoteAction.run is run
     assert not getattr(run.__wrapped__, "_netchemo_patched", False)
+
+
+def test_event_table_resolves_every_event_type_as_rasa_does() -> None:
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    original = patches.ORIGINALS["Event.resolve_by_type"]
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
+    assert len(names) > 20  # user, bot, action, slot, ... : the walk found them
+    for name in sorted(names):
+        assert Event.resolve_by_type(name) is original(name)
+    assert Event.resolve_by_type("topic") is None  # Rasa's backwards compatibility
+    assert Event.resolve_by_type("no-such-event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no-such-event")
+
+
+def test_event_table_finds_a_class_defined_after_it_was_built() -> None:
+    from rasa.shared.core.events import Event, UserUttered
+
+    Event.resolve_by_type("user")  # builds the table
+
+    class LateEvent(UserUttered):
+        type_name = "netchemo_test_late_event"
+
+    assert Event.resolve_by_type("netchemo_test_late_event") is LateEvent
 
 
 def test_cached_validator_accepts_and_rejects_like_jsonschema() -> None:
@@ -204,6 +231,9 @@ def test_revert_restores_rasa_and_apply_patches_again() -> None:
         assert (
             RemoteAction._validate_action_result is not patches.validate_action_result
         )
+        from rasa.shared.core.events import Event
+
+        assert Event.resolve_by_type is not patches.resolve_event_type
     finally:
         patches.apply()
     assert getattr(RemoteAction.run, "_netchemo_patched", False)
