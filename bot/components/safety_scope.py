@@ -35,6 +35,7 @@ from bot.components.safety_lexicon import ScopeSpec
 from bot.components.safety_patterns import Match, PatternCompiler, not_excluded
 
 Span = Tuple[int, int]
+SENTENCE_ENDS = frozenset({".", "!", "?"})
 # quote marks as their own tokens (apostrophes in "it's", "parents'" are not counted
 # unless they pair up around a quotation)
 QUOTE_MARKS = frozenset({"'", '"', "`", "\u2018", "\u2019", "\u201c", "\u201d"})
@@ -196,17 +197,23 @@ class ScopeChecker:
     ) -> Span | None:
         """The span a cue opens, if a question goes with it; else None."""
         stop, ended = len(doc), False
+        # a lead-in ("just in case, what counts as ..."): the span is the next clause,
+        # a question of its own (no end pattern closes it)
+        lead_in = False
+        while cue_end < len(doc) and doc[cue_end].norm_ in self._breaks - SENTENCE_ENDS:
+            cue_end, lead_in = cue_end + 1, True
         for token in doc[cue_end:]:
             if token.norm_ in self._breaks:
                 stop = token.i
                 break
-            if any(m[1] == token.i for m in ends):
+            if not lead_in and any(m[1] == token.i for m in ends):
                 stop, ended = token.i, True
                 break
         if stop <= cue_end:
             return None
         if (
             ended
+            or (lead_in and doc[cue_end].norm_ in self._question_words)
             or self._question_after(doc, stop)
             or self._question_before(doc, start)
         ):
