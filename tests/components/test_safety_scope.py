@@ -165,3 +165,54 @@ def test_third_party_story_is_not_escalated(screen: SafetyScreen) -> None:
         "someone on facebook said their husband went yellow on chemo, is that common?"
     )
     assert screen.screen(text).intent not in ALARMS
+
+
+def test_a_quotation_is_one_clause(screen: SafetyScreen) -> None:
+    assert _clauses(screen, "the letter says 'no fever, no bleeding', what now") == [
+        ("the", "letter", "says", "'", "no", "fever", ",", "no", "bleeding", "'"),
+        ("what", "now"),
+    ]
+    # a lone apostrophe (a possessive) quotes nothing
+    assert _clauses(screen, "my parents' house, I have a fever") == [
+        ("my", "parents", "'", "house"),
+        ("i", "have", "a", "fever"),
+    ]
+
+
+def test_a_lead_in_scopes_the_next_clause(screen: SafetyScreen) -> None:
+    # "just in case," opens the question that follows it
+    assert (
+        screen.screen("just in case, what should I do about a nosebleed?").intent
+        not in ALARMS
+    )
+    # stated as happening: still escalated
+    assert screen.screen("just in case, I'm bleeding from my gums").intent in ALARMS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't have a fever or chills",
+        "no fever, no sickness",
+        "zero temperature and zero sickness",
+        "no fits or seizures since I started",
+    ],
+)
+def test_a_negated_list_is_negated_as_a_whole(screen: SafetyScreen, text: str) -> None:
+    # the other symptoms of the list do not use up the negation window
+    result = screen.screen(text)
+    assert not result.red_flags, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no fever but I have chills",
+        "there's no blood in my stool but my nose is bleeding",
+        "zero energy and a fever",
+    ],
+)
+def test_a_symptom_outside_the_negated_list_escalates(
+    screen: SafetyScreen, text: str
+) -> None:
+    assert screen.screen(text).red_flags
