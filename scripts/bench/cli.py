@@ -56,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
         help="seconds per open-loop level at a human pace (cluster; 0: skip)",
     )
     parser.add_argument(
+        "--cluster-workers",
+        type=int,
+        default=int(os.environ.get("SANIC_WORKERS", 1)),
+        help="Sanic workers per cluster instance (default: SANIC_WORKERS or 1)",
+    )
+    parser.add_argument(
         "--also-memory",
         action="store_true",
         help="also measure this assistant with the in-memory tracker store",
@@ -99,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "bench-memory.json").write_text(json.dumps(memory, indent=2))
     cluster = (
         bench_cluster(args.model, questions, levels, args.seconds, tmp / "cluster",
-                      args.human_seconds)  # fmt: skip
+                      args.human_seconds, workers=args.cluster_workers)  # fmt: skip
         if args.cluster
         else None
     )
@@ -115,6 +121,6 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"machine": host, "ours": ours, "stock": stock}, indent=2)
     )
     sys.stdout.write(
-        "\n" + text + "\n" + "\n".join(targets(ours, stock, levels[-1])) + "\n"
+        "\n" + text + "\n" + "\n".join(targets(ours, stock, levels[-1], cluster)) + "\n"
     )
     return 0

@@ -161,9 +161,11 @@ def bench_cluster(
     secs: float,
     folder: Path,
     human_seconds: float,
+    workers: int = 1,
 ) -> dict[str, Any] | None:
-    """``make run-cluster``'s layout on spare ports, in a database and Redis db of its
-    own (removed afterwards); None (with a warning) when a service or nginx is missing."""
+    """``make run-cluster``'s layout on spare ports (``workers`` Sanic workers per
+    instance), in a database and Redis db of its own (removed afterwards); None (with a
+    warning) when a service or nginx is missing."""
     import redis
 
     from scripts.cluster import (
@@ -195,7 +197,7 @@ def bench_cluster(
     pg_url = f"{PG_SERVER}/netchemo_bench_{secrets.token_hex(4)}"
     ensure_database(pg_url)
     config = ClusterConfig.in_folder(
-        model, folder, pg_url=pg_url, redis_url=f"{REDIS_SERVER}/{db}"
+        model, folder, pg_url=pg_url, redis_url=f"{REDIS_SERVER}/{db}", workers=workers
     )
     try:
         started = time.perf_counter()
@@ -221,4 +223,6 @@ def bench_cluster(
     finally:
         drop_database(pg_url)
         redis.Redis.from_url(f"{REDIS_SERVER}/{db}").flushdb()
-    return figures(cold, float("nan"), memory, results, human_pace=human)
+    return figures(
+        cold, float("nan"), memory, results, human_pace=human, workers=workers
+    )

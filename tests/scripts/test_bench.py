@@ -118,10 +118,16 @@ def test_report_tables_and_targets() -> None:
     assert "| 1 | 20.0 | 10.0 | 2.00 | 40 | 50 | 80 | 100 | 120 | 150 |" in text
     assert "| cold start to first answer (s) | 10.0 | 10.0 | 1.00 |" in text
     assert targets(ours, stock, 1) == [
-        "target single-user p50 <= stock: met",
-        "target msg/s at 1 users >= stock: met",
+        "target single-user p50 <= stock: 40 vs 50 ms: met",
+        "target embedded msg/s at 1 users >= 1.5x stock: 2.00x: met",
     ]
     assert "NOT met" in targets(stock, ours, 1)[0]
+    # 1.4x stock is over stock but under the 1.5x target
+    assert targets(figures(14.0, 40.0), stock, 1)[1].endswith("1.40x: NOT met")
+    # the cluster: 2x stock's msg/s with p95 at most half of stock's
+    fast, slow_p95 = figures(25.0, 20.0), figures(25.0, 40.0)
+    assert targets(ours, stock, 1, fast)[2].endswith("2.50x, p95 0.40x: met")
+    assert targets(ours, stock, 1, slow_p95)[2].endswith("2.50x, p95 0.80x: NOT met")
 
 
 def test_cluster_report_says_whether_the_limit_was_found() -> None:
