@@ -7,7 +7,7 @@
 #   generalisation) and tests/safety_dev/own/ (our own, written from public helpline
 #   lists, the UKONS triage tool and forum wording before tuning, then tuned against);
 #   `scripts/eval_safety.py --dev --show-misses` lists their errors;
-# * the blind suites tests/safety_blind_v2/ (written by someone else without seeing the
+# * the blind suites tests/safety_blind_v2/ and tests/safety_blind_v3/ (written by others without seeing the
 #   code; never read them; only aggregate numbers are printed, never a message).
 # No target here needs a trained model (`--model` adds a model's whole NLU, ungated).
 #
@@ -19,19 +19,28 @@
 # 1.2% (2/164) / 100% (94/94). The remaining false alarms are deliberate
 # over-escalations ("if my husband has a seizure what should I do?": stated as if
 # happening; a threshold read out from a leaflet).
-# Blind v2 suites: the targets were NOT reached. First measurement (2026-12-01, before the
-# issue-11 families): 85.8% / 17.8% / 74.1%; after them (2026-12-02, last of the three
-# allowed runs plus this one by the lead): red flags 93.2% (276/296), false alarms 9.9%
-# (19/191), crisis 79.6% (43/54), red flag + crisis 100% (20/20). Gates just under the
-# latest figures: they catch regressions; they are not the targets (100% / 5% / 100%).
+# Dev v3 (tests/safety_dev/v3/, written blind on 2026-12-02 by a helper that saw only the
+# seed article, then tuned on): 84.0% (210/250) / 24.4% (42/172) / 75.0% (33/44) when first
+# run; after one round of tuning 100% / 4.1% (7/172) / 100%.
+# Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
+# regressions; they are not the targets (100% / 5% / 100%).
+# * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
+#   the issue-11 families (2026-12-02) 93.2% (276/296) / 9.9% (19/191) / 79.6% (43/54);
+#   after the dev-v3 round (2026-12-02, one run) 96.3% (285/296) / 8.9% (17/191) /
+#   81.5% (44/54), red flag + crisis 100% (20/20).
+# * v3 (tests/safety_blind_v3/, written blind on 2026-12-02 by another helper; first and only
+#   run after the dev-v3 round): 91.4% (222/243) / 17.5% (28/160) / 92.1% (35/38), red flag +
+#   crisis 83.3% (5/6; that row shares the crisis gate).
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
 SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-crisis-gate 1.0 \
-	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0
-SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.93 --blind-false-alarm-gate 0.10 --blind-crisis-gate 0.79
+	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0 \
+	--dev-v3-red-flag-gate 1.0 --dev-v3-false-alarm-gate 0.05 --dev-v3-crisis-gate 1.0
+SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
+	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83
 
-test-safety: venv ## safety screen suites and gates (own + dev + blind v2, blind aggregate only)
+test-safety: venv ## safety screen suites and gates (own + dev + blind v2 and v3, blind aggregate only)
 	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)
 
 test-safety-dev: venv ## safety screen on own + dev suites only, with their misses (no blind set)
