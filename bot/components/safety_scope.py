@@ -108,7 +108,7 @@ class ScopeChecker:
         mark without a partner (a possessive "parents' house") quotes nothing."""
         marks = [t.i for t in doc if t.norm_ in QUOTE_MARKS]
         inside: Set[int] = set()
-        for open_, close in zip(marks[0::2], marks[1::2]):
+        for open_, close in zip(marks[0::2], marks[1::2], strict=False):
             inside.update(range(open_ + 1, close))
         return inside
 
