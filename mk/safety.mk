@@ -21,7 +21,7 @@
 # happening; a threshold read out from a leaflet).
 # Dev v3 (tests/safety_dev/v3/, written blind on 2026-12-02 by a helper that saw only the
 # seed article, then tuned on): 84.0% (210/250) / 24.4% (42/172) / 75.0% (33/44) when first
-# run; after one round of tuning 100% / 4.1% (7/172) / 100%.
+# run; after one round of tuning 100% / 2.3% (4/172) / 100%.
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
