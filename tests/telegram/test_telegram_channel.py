@@ -61,6 +61,9 @@ async def test_no_route_can_change_the_webhook(webhook_server: ChannelServer) ->
             assert resp.status in (404, 405)
 
 
+STARTUP_METHODS = frozenset({"getMe", "setWebhook"})
+
+
 @pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x", SECRET[:-1]])
 async def test_wrong_or_missing_secret_is_rejected_unprocessed(
     webhook_server: ChannelServer, fake_telegram: FakeTelegram, secret: str
@@ -70,7 +73,9 @@ async def test_wrong_or_missing_secret_is_rejected_unprocessed(
     resp = await webhook_server.post(message_update("what is CAPTEM?"), secret=secret)
     assert resp.status == 403
     assert webhook_server.assistant.received == []
-    assert fake_telegram.calls == []
+    # nothing sent to the chat; a start-up registration retried on a slow machine
+    # (getMe, setWebhook) may still arrive after the reset above
+    assert [c for c in fake_telegram.calls if c["method"] not in STARTUP_METHODS] == []
 
 
 async def test_text_is_escaped_for_html(
