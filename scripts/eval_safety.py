@@ -505,8 +505,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         intents = model_intents(model)
         for result, _ in own_suites(intents):
             out(_line(result, None, True) + "\n")
-        folders = {**(DEV_SUITES if args.dev else {})}
-        folders.update(BLIND_SUITES if args.blind else {})
+        folders = {
+            **(DEV_SUITES if args.dev else {}),
+            **(BLIND_SUITES if args.blind else {}),
+        }
         for label, folder in folders.items():
             for result in blind_suites(intents, label, folder):
                 out(_line(result, None, True) + "\n")
