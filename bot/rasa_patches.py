@@ -38,6 +38,15 @@ upgrade makes someone look at this file again.
    first match kept as Rasa's loop does, and rebuilt when a name is not in it (a class
    imported later); an unknown name still gets Rasa's own answer.
 
+7. **Trained TensorFlow models are built for prediction only.** ``RasaModel.load`` (DIET)
+   builds the network by *training it on one example* (``fit``, with Adam's slots and the
+   traced training graph), then overwrites the weights from the checkpoint: about 190 MB of
+   the model process's memory that prediction never uses (docs/performance.md). Patched:
+   the network is built by one prediction, the checkpoint restored into it (every variable
+   that prediction uses must be matched, or Rasa's own load runs instead), and the label
+   embeddings and prediction graph made again with the trained weights. Same predictions
+   to the last digit (``tests/test_rasa_patches.py``); fine-tuning still takes Rasa's path.
+
 :func:`apply` is idempotent. ``bot/__init__.py`` calls :func:`apply_if_rasa_loaded`: every
 Rasa process of this project imports ``bot`` (components, channels and the tracker store live
 there) after Rasa's server modules are loaded, so the patches are in place before the first
@@ -147,6 +156,45 @@ def resolve_event_type(type_name: str, default: Any = None) -> Any:
     return ORIGINALS["Event.resolve_by_type"](type_name, default)
 
 
+def load_for_prediction(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Patch 7: ``RasaModel.load`` without the one-example training (module docstring)."""
+
+    @functools.wraps(original)
+    def load(
+        cls: Any,
+        model_file_name: str,
+        model_data_example: Any,
+        predict_data_example: Any = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        def rasas_own() -> Any:
+            return rasas_own()
+
+        if finetune_mode or predict_data_example is None:
+            return rasas_own()
+        try:
+            model = cls(*args, **kwargs)
+            model.run_inference(predict_data_example)  # builds what prediction uses
+            status = model.load_weights(model_file_name)
+            status.expect_partial()  # the optimizer's slots and the training metrics
+            status.assert_existing_objects_matched()
+        except Exception as error:  # a model this was not checked on: Rasa's own way
+            logger.warning(
+                "%s: loaded by training one batch (%r)", model_file_name, error
+            )
+            return rasas_own()
+        # The label embeddings and the traced prediction graph held the untrained weights.
+        model.prepared_for_prediction = False
+        model._tf_predict_step = None
+        model.run_inference(predict_data_example)
+        return model
+
+    setattr(load, _APPLIED, True)
+    return load
+
+
 def bounded_run(original: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``RemoteAction.run``: bounded wait; on failure the unavailable reply."""
 
@@ -235,9 +283,14 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.shared.core.events import Event
+    from rasa.utils.tensorflow.models import RasaModel
 
     if getattr(RemoteAction.run, _APPLIED, False):
         return
+    ORIGINALS["RasaModel.load"] = RasaModel.load.__func__
+    RasaModel.load = classmethod(  # type: ignore[method-assign]
+        load_for_prediction(RasaModel.load.__func__)
+    )
     ORIGINALS["Event.resolve_by_type"] = Event.resolve_by_type
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore
     ORIGINALS["Agent.handle_message"] = Agent.handle_message
@@ -277,9 +330,13 @@ def revert() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.agent import Agent
     from rasa.shared.core.events import Event
+    from rasa.utils.tensorflow.models import RasaModel
 
     if not ORIGINALS:
         return
+    RasaModel.load = classmethod(  # type: ignore[method-assign]
+        ORIGINALS.pop("RasaModel.load")
+    )
     Event.resolve_by_type = staticmethod(  # type: ignore[method-assign]
         ORIGINALS.pop("Event.resolve_by_type")
     )

@@ -27,6 +27,7 @@ RASA_SOURCES = {
     "rasa.server.add_root_route": "acc5f7c278af32f8",
     "Agent.handle_message": "ba53507e4d5532a3",
     "Event.resolve_by_type": "b5cf570fa7f286c7",
+    "RasaModel.load": "84fd81c0fdd01a80",
 }
 
 # Patch 5 wraps a function that this one calls: its order (logging, structlog, command) is
@@ -238,3 +239,66 @@ def test_revert_restores_rasa_and_apply_patches_again() -> None:
         patches.apply()
     assert getattr(RemoteAction.run, "_netchemo_patched", False)
     assert RemoteAction._validate_action_result is patches.validate_action_result
+
+
+def test_a_diet_model_loaded_for_prediction_predicts_exactly_as_rasas_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Patch 7: a small DIET, trained here, loaded with and without the patch."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cv"), context
+    )
+    config = {
+        **DIETClassifier.get_default_config(),
+        "epochs": 3,
+        "number_of_transformer_layers": 0,
+        "entity_recognition": False,
+        "random_seed": 1,
+    }
+    resource = Resource("diet")
+    examples = {
+        "greet": ["hello", "hi there", "good morning"],
+        "goodbye": ["bye", "see you later", "good night"],
+        "ask": ["what is captem", "what is folfox", "is temozolomide chemo"],
+    }
+    data = TrainingData(
+        [Message.build(text=t, intent=i) for i, ts in examples.items() for t in ts]
+    )
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    DIETClassifier.create(config, storage, resource, context).train(data)
+
+    def rankings() -> list[list[tuple[str, float]]]:
+        model = DIETClassifier.load(config, storage, resource, context)
+        messages = [Message(data={"text": t}) for t in ("hey", "what is it", "ciao")]
+        tokenizer.process(messages)
+        featurizer.process(messages)
+        model.process(messages)
+        return [
+            [(r["name"], r["confidence"]) for r in m.get("intent_ranking")]
+            for m in messages
+        ]
+
+    with caplog.at_level("WARNING", logger=patches.__name__):
+        patched = rankings()
+    assert not caplog.records  # the patched path, not the fallback to Rasa's
+    patches.revert()
+    try:
+        assert rankings() == patched
+    finally:
+        patches.apply()
