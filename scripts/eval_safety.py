@@ -10,12 +10,16 @@ Modes:
   (``tests/safety_dev/*.yml``: written blind, seen during development on 2026-12-01,
   so tuned against; ``tests/safety_dev/own/*.yml``: ours, written in batches from public
   helpline lists before each tuning round, then tuned against; ``tests/safety_dev/v3/``:
-  written blind on 2026-12-02 as a development set; ``--show-misses`` lists their
-  misses); with ``--blind``, on the blind suites (``tests/safety_blind_v2/`` and
+  written blind on 2026-12-02 as a development set; ``tests/safety_dev/v4/``: the same,
+  written blind later that day; ``--show-misses`` lists their misses); with
+  ``--blind``, on the blind suites (``tests/safety_blind_v2/`` and
   ``tests/safety_blind_v3/``), with gates. ``--model`` adds the
   whole NLU of a trained model (classifier + screen), ungated. For the blind suites
   only aggregate numbers are printed, never a message (they are kept unseen on
-  purpose).
+  purpose). Every suite of the dev / blind format also reports how many of its English
+  messages (``lang: en``; every false-alarm message, all English by the suites' rules)
+  the language check reads as another language (``english_misread_rate``, gated only
+  when its gate option is given).
 * ``--snapshot OUT``: write the screen's verdict for every message of the training data,
   the conversation scripts and the safety unit tests' parametrizations (JSON).
 * ``--compare FILE``: re-screen the messages of a snapshot and list the differences.
@@ -41,7 +45,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.components.safety import SafetyScreen, build_screen  # noqa: E402
+from bot.components.safety import (  # noqa: E402
+    INTENT_OTHER_LANGUAGE,
+    SafetyScreen,
+    build_screen,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +60,24 @@ DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
 DEV_OWN_DIR = DEV_DIR / "own"
 # written blind on 2026-12-02 as a development set (tuned against from the start)
 DEV_V3_DIR = DEV_DIR / "v3"
+# written blind on 2026-12-02 (later that day) as a development set
+DEV_V4_DIR = DEV_DIR / "v4"
 # the blind sets: never read, never print their messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
 BLIND_V3_DIR = REPO_ROOT / "tests" / "safety_blind_v3"
 # label (also the prefix of its gate options) -> folder
-DEV_SUITES = {"dev": DEV_DIR, "dev-own": DEV_OWN_DIR, "dev-v3": DEV_V3_DIR}
+DEV_SUITES = {
+    "dev": DEV_DIR,
+    "dev-own": DEV_OWN_DIR,
+    "dev-v3": DEV_V3_DIR,
+    "dev-v4": DEV_V4_DIR,
+}
 BLIND_SUITES = {"blind": BLIND_DIR, "blind-v3": BLIND_V3_DIR}
 GATE_FLAGS = (
     ("red_flag_recall", "red-flag"),
     ("false_alarm_rate", "false-alarm"),
     ("crisis_recall", "crisis"),
+    ("english_misread_rate", "english-misread"),
 )
 CONVERSATIONS = REPO_ROOT / "tests" / "conversations"
 TEST_MODULES = (
@@ -72,7 +88,16 @@ TEST_MODULES = (
 _ANNOTATION_RE = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)|\[([^\]]+)\]\{[^}]*\}")
 
 # Gates (fraction). Own suites: the issue's targets. Dev and blind suites: mk/safety.mk.
-GATES = {"red_flag_recall": 1.0, "false_alarm_rate": 0.05, "crisis_recall": 1.0}
+# English read as another language: the issue's target is 0, but it is gated only where a
+# gate option is given (None: reported, not gated), so that older suites keep their gates.
+GATES: Dict[str, float | None] = {
+    "red_flag_recall": 1.0,
+    "false_alarm_rate": 0.05,
+    "crisis_recall": 1.0,
+    "english_misread_rate": None,
+}
+# measures where fewer hits are better (the gate is a maximum)
+MAXIMUM_MEASURES = frozenset({"false_alarm_rate", "english_misread_rate"})
 
 
 def make_screen() -> SafetyScreen:
@@ -220,11 +245,27 @@ def suite_messages(path: Path) -> List[Dict[str, str]]:
 
 
 IntentOf = Callable[[str], "str | None"]
+OTHER_LANGUAGE_INTENTS = frozenset({INTENT_OTHER_LANGUAGE})
 
 
 def screen_intents(screen: SafetyScreen) -> IntentOf:
     """The intent the screen alone forces (None: the classifier would decide)."""
     return lambda text: screen.screen(text).intent
+
+
+def screen_languages(screen: SafetyScreen) -> IntentOf:
+    """``other_language`` if the screen's language check reads ``text`` as not English,
+    whatever else the screen found (a red flag would hide the reading otherwise)."""
+    return lambda text: (
+        INTENT_OTHER_LANGUAGE if screen.is_other_language(text) else None
+    )
+
+
+def english_messages(name: str, messages: Sequence[Dict[str, str]]) -> List[str]:
+    """Texts of a suite file's English messages: ``lang: en``, or no ``lang`` in a
+    false-alarm file (all English by the suites' rules)."""
+    default = "en" if name == "false_alarms.yml" else None
+    return [m["text"] for m in messages if m.get("lang", default) == "en"]
 
 
 def model_intents(model: Path) -> IntentOf:
@@ -267,7 +308,7 @@ def score(
     per_class: Dict[str, List[int]] = {}
     result = SuiteResult(name, measure, per_class=per_class)
     misses: List[str] = []
-    false_alarm = measure == "false_alarm_rate"
+    false_alarm = measure in MAXIMUM_MEASURES
     for cls, text in items:
         hit = intent_of(text) in wanted
         counts = per_class.setdefault(cls, [0, 0])
@@ -317,11 +358,15 @@ def blind_suites(
     label: str = "blind",
     folder: Path = BLIND_DIR,
     misses: List[str] | None = None,
+    language_of: IntentOf | None = None,
 ) -> List[SuiteResult]:
     """Suites in the blind-set format (red_flags, false_alarms, crisis) of ``folder``.
 
     Only aggregate results are returned; ``misses`` (development suites only, never
-    the blind ones) collects ``"<suite>: <text>"`` for every error.
+    the blind ones) collects ``"<suite>: <text>"`` for every error. The last row counts
+    the English messages of the three files read as another language, by
+    ``language_of`` (default: ``screen``'s intent is ``other_language``); its classes
+    are the files.
     """
     specs = (
         ("red_flags.yml", "red_flag_recall", RED_FLAG_INTENTS),
@@ -329,11 +374,14 @@ def blind_suites(
         ("crisis.yml", "crisis_recall", CRISIS_INTENTS),
     )
     results = []
+    english: List[Tuple[str, str]] = []
     for name, measure, wanted in specs:
         path = folder / name
         if not path.exists():
             continue
-        items = [(m.get("class", "?"), m["text"]) for m in suite_messages(path)]
+        messages = suite_messages(path)
+        english += [(name[:-4], text) for text in english_messages(name, messages)]
+        items = [(m.get("class", "?"), m["text"]) for m in messages]
         if name == "red_flags.yml":
             # a red flag with crisis wording must get both replies (red_flag_crisis)
             both = [(c, t) for c, t in items if c == "red_flag_and_crisis"]
@@ -359,15 +407,28 @@ def blind_suites(
         results.append(result)
         if misses is not None:
             misses += [f"{name[:-4]}: {text}" for text in missed]
+    if english:
+        result, missed = score(
+            language_of or screen,
+            f"{label} english",
+            "english_misread_rate",
+            english,
+            OTHER_LANGUAGE_INTENTS,
+        )
+        results.append(result)
+        if misses is not None:
+            misses += [f"read as another language: {text}" for text in missed]
     return results
 
 
-def passes(result: SuiteResult, gates: Dict[str, float]) -> bool:
-    """Whether the suite meets its gate (``info`` rows have none)."""
+def passes(result: SuiteResult, gates: Dict[str, float | None]) -> bool:
+    """Whether the suite meets its gate (``info`` rows and None gates have none)."""
     if result.measure == "info":
         return True
-    gate = gates[result.measure]
-    if result.measure == "false_alarm_rate":
+    gate = gates.get(result.measure)
+    if gate is None:
+        return True
+    if result.measure in MAXIMUM_MEASURES:
         return result.rate <= gate + 1e-9
     return result.rate >= gate - 1e-9
 
@@ -378,7 +439,7 @@ def _line(result: SuiteResult, gate: float | None, ok: bool) -> str:
     )
     verdict = f" gate {gate:.0%} {'ok' if ok else 'FAIL'}" if gate is not None else ""
     return (
-        f"{result.name:<22} {result.measure:<17} {result.rate:6.1%}"
+        f"{result.name:<22} {result.measure:<20} {result.rate:6.1%}"
         f" ({result.hits}/{result.total}){verdict}\n    per class: {classes}"
     )
 
@@ -486,7 +547,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             dev_misses: List[str] = []
             gates = gates_of[label]
             for result in blind_suites(
-                screen_intents(screen), label, folder, dev_misses
+                screen_intents(screen),
+                label,
+                folder,
+                dev_misses,
+                language_of=screen_languages(screen),
             ):
                 ok = passes(result, gates)
                 failed |= not ok
@@ -496,7 +561,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.blind:
         for label, folder in BLIND_SUITES.items():
             gates = gates_of[label]
-            for result in blind_suites(screen_intents(screen), label, folder):
+            for result in blind_suites(
+                screen_intents(screen),
+                label,
+                folder,
+                language_of=screen_languages(screen),
+            ):
                 ok = passes(result, gates)
                 failed |= not ok
                 out(_line(result, gates.get(result.measure), ok) + "\n")

@@ -1,0 +1,90 @@
+"""scripts/eval_safety.py: the dev-v4 suite and the English-read-as-other-language row.
+
+Plain functions over a temporary suite folder and a stub screen: no lexicon is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Dict, List
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def eval_safety() -> ModuleType:
+    return importlib.import_module("scripts.eval_safety")
+
+
+def write_suite(folder: Path, name: str, messages: List[Dict[str, str]]) -> None:
+    data = {"version": 1, "reviewed": "2026-12-02", "messages": messages}
+    (folder / name).write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def test_dev_v4_is_a_dev_suite_with_gate_options(eval_safety: ModuleType) -> None:
+    assert eval_safety.DEV_SUITES["dev-v4"] == REPO_ROOT / "tests" / "safety_dev" / "v4"
+    flags = [flag for _, flag in eval_safety.GATE_FLAGS]
+    assert "english-misread" in flags
+
+
+def test_english_messages_default_to_english_in_false_alarm_files(
+    eval_safety: ModuleType,
+) -> None:
+    messages = [
+        {"text": "a", "lang": "en"},
+        {"text": "b", "lang": "fr"},
+        {"text": "c"},
+    ]
+    assert eval_safety.english_messages("false_alarms.yml", messages) == ["a", "c"]
+    # elsewhere a message without lang may be in any language: left out
+    assert eval_safety.english_messages("red_flags.yml", messages) == ["a"]
+
+
+def test_english_misread_row_counts_english_read_as_other(
+    eval_safety: ModuleType, tmp_path: Path
+) -> None:
+    write_suite(
+        tmp_path,
+        "false_alarms.yml",
+        [
+            {"text": "merci for the help", "class": "english_with_foreign_word"},
+            {"text": "what is capecitabine", "class": "other", "lang": "en"},
+        ],
+    )
+    write_suite(
+        tmp_path,
+        "crisis.yml",
+        [{"text": "je veux mourir", "class": "crisis", "lang": "fr"}],
+    )
+
+    def intent(text: str) -> str | None:
+        return "crisis" if "mourir" in text else None
+
+    def language(text: str) -> str | None:
+        return "other_language" if "merci" in text or "mourir" in text else None
+
+    misses: List[str] = []
+    results = eval_safety.blind_suites(intent, "t", tmp_path, misses, language)
+    row = results[-1]
+    assert row.measure == "english_misread_rate"
+    # the French crisis message is not counted: only English ones are
+    assert (row.hits, row.total) == (1, 2)
+    assert row.per_class == {"false_alarms": [1, 2]}
+    assert "read as another language: merci for the help" in misses
+    assert not eval_safety.passes(row, {"english_misread_rate": 0.0})
+    # no gate given: reported, never failing
+    assert eval_safety.passes(row, {"english_misread_rate": None})
+    assert eval_safety.passes(row, {})
+
+
+def test_english_misread_gate_option(eval_safety: ModuleType) -> None:
+    # not gated unless the option is given (older suites keep their gates)
+    assert eval_safety.GATES["english_misread_rate"] is None
+    with pytest.raises(SystemExit):
+        # --dev-v4-english-misread-gate takes a number
+        eval_safety.main(["--dev-v4-english-misread-gate", "none"])
