@@ -372,6 +372,13 @@ class SafetyScreen:
             for t in doc
         )
 
+    def _negated_opening(self, doc: Doc, index: int) -> bool:
+        """True if the word right after ``doc[index]`` is a negation cue ("can't",
+        "don't", "isn't" are tokenised as "can not", "do not", "is not")."""
+        return (
+            len(doc) > index + 1 and doc[index + 1].norm_ in self.lexicon.negation_cues
+        )
+
     def topic_frame(
         self,
         doc: Doc,
@@ -399,6 +406,10 @@ class SafetyScreen:
         if not norms.isdisjoint(frames.now_words) or self._now_pair(doc, scopes):
             return None
         first = doc[first_index].norm_ if len(doc) > first_index else ""
+        if self._negated_opening(doc, first_index):
+            # "can't get off the loo", "don't feel right": a negated opening verb
+            # states something, it does not ask whether a treatment causes a symptom
+            first = ""
         for frame in frames.frames:
             if frame.starts_with and first not in frame.starts_with:
                 continue

@@ -47,6 +47,14 @@ STILL_URGENT = [
     "what is happening, chest pain and can't breathe",
 ]
 
+# A negated opening verb ("can't", "don't") states a symptom; it is not the "can
+# capecitabine cause ...?" question that the topic frames read.
+NEGATED_OPENINGS = [
+    "can't get off the loo, on capecitabine",
+    "cant get away from the toilet on FOLFOX",
+    "don't feel right, been sick all day on cisplatin",
+]
+
 # Normal readings the trained classifier tended to send to red_flag.
 NORMAL_READINGS = [
     "my temperature is 36.8",
@@ -154,6 +162,20 @@ def test_classifier_red_flag_on_a_normal_reading_is_withdrawn(
     assert safety["symptom_mention"] is True
     names = [e["name"] for e in message.get(INTENT_RANKING_KEY)]
     assert INTENT_RED_FLAG not in names
+
+
+@pytest.mark.parametrize("text", NEGATED_OPENINGS)
+def test_negated_opening_is_not_a_question(screen: SafetyScreen, text: str) -> None:
+    result = screen.screen(text)
+    assert result.red_flags and result.topic_frame is None, result
+
+
+def test_negated_opening_detection(screen: SafetyScreen) -> None:
+    doc = screen._doc("can't get off the loo")
+    assert screen._negated_opening(doc, 0)
+    assert not screen._negated_opening(screen._doc("can capecitabine cause it"), 0)
+    # the last token has nothing after it
+    assert not screen._negated_opening(screen._doc("can"), 1)
 
 
 @pytest.mark.parametrize("text", KEPT)
