@@ -22,6 +22,15 @@
 # Dev v3 (tests/safety_dev/v3/, written blind on 2026-12-02 by a helper that saw only the
 # seed article, then tuned on): 84.0% (210/250) / 24.4% (42/172) / 75.0% (33/44) when first
 # run; after one round of tuning 100% / 2.3% (4/172) / 100%.
+# Dev v4 (tests/safety_dev/v4/, written blind on 2026-12-02 by another helper, then tuned
+# on): first run 94.7% (195/206) / 9.2% (15/163) / 81.1% (30/37), red flag + crisis 100%
+# (8/8), English read as another language 0/383; after one round of general families
+# (2026-12-02) 100% (206/206) / 3.1% (5/163) / 100% (37/37), English misread 0/383 (gated
+# at 0: every false-alarm message, english_with_foreign_word included, is English). The
+# other dev suites after that round: dev 100% / 2.2% (3/134) / 100%, dev-own 100% /
+# 3.3% (7/214) / 100%, dev-v3 100% / 2.3% (4/172) / 100%; own false alarms 1.2% (1/84).
+# Left as over-escalations on dev-v4: a fever or chest pain in someone said not to be on
+# chemo, nosebleeds "always" with hay fever, "101 degrees in Phoenix today".
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
@@ -36,7 +45,9 @@
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
 SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-crisis-gate 1.0 \
 	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0 \
-	--dev-v3-red-flag-gate 1.0 --dev-v3-false-alarm-gate 0.05 --dev-v3-crisis-gate 1.0
+	--dev-v3-red-flag-gate 1.0 --dev-v3-false-alarm-gate 0.05 --dev-v3-crisis-gate 1.0 \
+	--dev-v4-red-flag-gate 1.0 --dev-v4-false-alarm-gate 0.05 --dev-v4-crisis-gate 1.0 \
+	--dev-v4-english-misread-gate 0
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
 	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83
 
