@@ -40,6 +40,11 @@
 # * v3 (tests/safety_blind_v3/, written blind on 2026-12-02 by another helper; first and only
 #   run after the dev-v3 round): 91.4% (222/243) / 17.5% (28/160) / 92.1% (35/38), red flag +
 #   crisis 83.3% (5/6; that row shares the crisis gate).
+# * v4 (tests/safety_blind_v4/, written blind on 2026-12-02 by a helper that saw neither code,
+#   data nor other sets; first and only run after the dev-v4 round, 2026-12-02): 91.3%
+#   (167/183) / 6.8% (9/133) / 87.1% (27/31), red flag + crisis 100% (6/6), English read as
+#   another language 0/329. Same run: v2 96.3% / 8.9% / 85.2%, English 2/484; v3 92.6% /
+#   16.9% / 92.1%.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
@@ -49,7 +54,8 @@ SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-cr
 	--dev-v4-red-flag-gate 1.0 --dev-v4-false-alarm-gate 0.05 --dev-v4-crisis-gate 1.0 \
 	--dev-v4-english-misread-gate 0
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
-	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83
+	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83 \
+	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87
 
 test-safety: venv ## safety screen suites and gates (own + dev + blind v2 and v3, blind aggregate only)
 	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)

@@ -65,6 +65,7 @@ DEV_V4_DIR = DEV_DIR / "v4"
 # the blind sets: never read, never print their messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
 BLIND_V3_DIR = REPO_ROOT / "tests" / "safety_blind_v3"
+BLIND_V4_DIR = REPO_ROOT / "tests" / "safety_blind_v4"
 # label (also the prefix of its gate options) -> folder
 DEV_SUITES = {
     "dev": DEV_DIR,
@@ -72,7 +73,11 @@ DEV_SUITES = {
     "dev-v3": DEV_V3_DIR,
     "dev-v4": DEV_V4_DIR,
 }
-BLIND_SUITES = {"blind": BLIND_DIR, "blind-v3": BLIND_V3_DIR}
+BLIND_SUITES = {
+    "blind": BLIND_DIR,
+    "blind-v3": BLIND_V3_DIR,
+    "blind-v4": BLIND_V4_DIR,
+}
 GATE_FLAGS = (
     ("red_flag_recall", "red-flag"),
     ("false_alarm_rate", "false-alarm"),
