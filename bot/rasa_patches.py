@@ -170,7 +170,15 @@ def load_for_prediction(original: Callable[..., Any]) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> Any:
         def rasas_own() -> Any:
-            return rasas_own()
+            return original(
+                cls,
+                model_file_name,
+                model_data_example,
+                predict_data_example,
+                finetune_mode,
+                *args,
+                **kwargs,
+            )
 
         if finetune_mode or predict_data_example is None:
             return rasas_own()

@@ -283,8 +283,10 @@ def test_a_diet_model_loaded_for_prediction_predicts_exactly_as_rasas_load(
     featurizer.process_training_data(data)
     DIETClassifier.create(config, storage, resource, context).train(data)
 
-    def rankings() -> list[list[tuple[str, float]]]:
-        model = DIETClassifier.load(config, storage, resource, context)
+    def rankings(
+        load_context: ExecutionContext = context,
+    ) -> list[list[tuple[str, float]]]:
+        model = DIETClassifier.load(config, storage, resource, load_context)
         messages = [Message(data={"text": t}) for t in ("hey", "what is it", "ciao")]
         tokenizer.process(messages)
         featurizer.process(messages)
@@ -297,6 +299,9 @@ def test_a_diet_model_loaded_for_prediction_predicts_exactly_as_rasas_load(
     with caplog.at_level("WARNING", logger=patches.__name__):
         patched = rankings()
     assert not caplog.records  # the patched path, not the fallback to Rasa's
+    # fine-tuning takes Rasa's own load through the patch (it is not the patched path)
+    finetuning = ExecutionContext(GraphSchema({}), "test", is_finetuning=True)
+    assert rankings(finetuning) == patched
     patches.revert()
     try:
         assert rankings() == patched
