@@ -295,9 +295,10 @@ def apply() -> None:
 
     if getattr(RemoteAction.run, _APPLIED, False):
         return
-    ORIGINALS["RasaModel.load"] = RasaModel.load.__func__
-    RasaModel.load = classmethod(  # type: ignore[method-assign]
-        load_for_prediction(RasaModel.load.__func__)
+    # the function inside the classmethod (``RasaModel.load`` would be bound to the class)
+    ORIGINALS["RasaModel.load"] = RasaModel.__dict__["load"].__func__
+    RasaModel.load = classmethod(  # type: ignore[method-assign,assignment]
+        load_for_prediction(ORIGINALS["RasaModel.load"])
     )
     ORIGINALS["Event.resolve_by_type"] = Event.resolve_by_type
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore
@@ -342,7 +343,7 @@ def revert() -> None:
 
     if not ORIGINALS:
         return
-    RasaModel.load = classmethod(  # type: ignore[method-assign]
+    RasaModel.load = classmethod(  # type: ignore[method-assign,assignment]
         ORIGINALS.pop("RasaModel.load")
     )
     Event.resolve_by_type = staticmethod(  # type: ignore[method-assign]
