@@ -57,7 +57,7 @@ SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 -
 	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87
 
-test-safety: venv ## safety screen suites and gates (own + dev + blind v2 and v3, blind aggregate only)
+test-safety: venv ## safety screen suites and gates (own + dev + blind v2, v3 and v4, blind aggregate only)
 	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)
 
 test-safety-dev: venv ## safety screen on own + dev suites only, with their misses (no blind set)
