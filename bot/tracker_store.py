@@ -27,6 +27,13 @@ conversation (so red-flag and crisis replies still arrive) and the Rasa patch in
 ``bot/rasa_patches.py`` adds the kind ``store_unavailable`` sentence ("try again shortly",
 bot/domain/availability.yml), so no turn is dropped silently.
 
+Saving skips Rasa's count of the stored events: ``SQLTrackerStore.save`` counts the
+conversation's rows on every save to find which events are new (about 1 ms of the Rasa
+server's CPU per message, docs/performance.md). :class:`SafeSQLTrackerStore` remembers on the
+tracker how many events were loaded or saved, and appends only those after them; a tracker it
+did not load or save itself (a new conversation, a copy) is counted as Rasa does. Turns of one
+conversation are serialised by the lock store, so no other save comes in between.
+
 :func:`delete_conversation` is the one way every channel's "forget me" deletes a
 conversation (Telegram ``/forget``, REST ``POST /webhooks/rest/forget``, the widget's
 "Delete my conversation"): whichever store is configured, behind Rasa's wrappers, while
@@ -37,9 +44,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import itertools
 import logging
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +68,7 @@ from rasa.core.tracker_store import (
     ensure_schema_exists,
 )
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -87,6 +96,8 @@ UNAVAILABLE_ERRORS = (
 STORE_UNAVAILABLE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "netchemo_store_unavailable", default=False
 )
+# On a tracker this store loaded or saved: how many of its events the database holds.
+STORED_EVENTS = "_netchemo_stored_events"
 
 
 class TrackerStoreError(RasaException):
@@ -132,6 +143,27 @@ class SafeSQLTrackerStore(SQLTrackerStore):
         finally:
             with contextlib.suppress(*UNAVAILABLE_ERRORS):
                 session.close()
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session's tracker, marked with how many events it was loaded with."""
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            setattr(tracker, STORED_EVENTS, len(tracker.events))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the tracker's new events; afterwards the database holds all of them."""
+        await super().save(tracker)
+        setattr(tracker, STORED_EVENTS, len(tracker.events))
+
+    def _additional_events(
+        self, session: Session, tracker: DialogueStateTracker
+    ) -> Iterator:
+        """The events after those the database holds, without counting its rows."""
+        stored = getattr(tracker, STORED_EVENTS, None)
+        if not isinstance(stored, int) or not 0 <= stored <= len(tracker.events):
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))
 
     def use_engine(self, engine: sa.engine.Engine) -> None:
         """Replace the engine Rasa built (pool settings Rasa does not expose)."""

@@ -4,6 +4,9 @@ and deletes one conversation on request (delete_conversation, issues 12 and 13).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
+import json
 import os
 import secrets
 import socket
@@ -25,7 +28,7 @@ from rasa.core.tracker_store import (
     TrackerStore,
 )
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event
 
@@ -321,3 +324,97 @@ def test_rasas_wrappers_still_keep_their_store_where_we_read_it() -> None:
     inner = InMemoryTrackerStore(Domain.empty())
     for wrapper in (AwaitableTrackerStore(inner), FailSafeTrackerStore(inner)):
         assert getattr(wrapper, WRAPPED_ATTRIBUTE) is inner
+
+
+# sha256 (16 hex digits) of the rasa 3.6.21 code that SafeSQLTrackerStore's save relies on:
+# save appends what _additional_events returns, retrieve loads the latest session.
+SAVE_SOURCES = {
+    "save": "57165e46eab3de08",
+    "_additional_events": "d22f99eb863acb07",
+    "retrieve": "0d99846daced97d3",
+}
+
+
+def test_rasas_save_is_the_code_that_was_checked() -> None:
+    for name, expected in SAVE_SOURCES.items():
+        source = inspect.getsource(getattr(SQLTrackerStore, name))
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        assert digest == expected, f"SQLTrackerStore.{name} changed: review the store"
+
+
+def count_queries(store: SQLTrackerStore) -> list[str]:
+    """Record the SQL statements that count rows, as Rasa's save does before appending."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if "count(" in sql.lower():
+            seen.append(sql)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def stored_texts(db: Path, sender: str) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'"
+            " ORDER BY id",
+            (sender,),
+        )
+        return [json.loads(data)["text"] for (data,) in rows]
+
+
+async def test_saving_a_loaded_tracker_appends_only_its_new_events(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "tracker.db"
+    store = SQLiteTrackerStore(Domain.empty(), db=str(db))
+    counted = count_queries(store)
+    await said(store, "web:1", "what is CAPTEM?", "and FOLFOX?", "thanks")
+    # The first save of a new conversation counts as Rasa does; every later one does not.
+    assert len(counted) == 1
+    assert stored_texts(db, "web:1") == ["what is CAPTEM?", "and FOLFOX?", "thanks"]
+    again = await store.retrieve("web:1")
+    assert again is not None
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == [
+        "what is CAPTEM?",
+        "and FOLFOX?",
+        "thanks",
+    ]
+
+
+async def test_a_new_session_and_a_copy_are_stored_once(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = SQLiteTrackerStore(Domain.empty(), db=str(db))
+    await said(store, "web:2", "first")
+    loaded = await store.retrieve("web:2")
+    assert loaded is not None
+    # A copy carries no mark: Rasa's count decides, and nothing is stored twice.
+    copy = DialogueStateTracker.from_events("web:2", list(loaded.events))
+    copy.update(UserUttered("from a copy"))
+    await store.save(copy)
+    loaded = await store.retrieve("web:2")
+    assert loaded is not None
+    loaded.update(SessionStarted())
+    loaded.update(UserUttered("second session"))
+    await store.save(loaded)
+    assert stored_texts(db, "web:2") == ["first", "from a copy", "second session"]
+    latest = await store.retrieve("web:2")
+    assert latest is not None
+    assert [e.text for e in latest.events if isinstance(e, UserUttered)] == [
+        "second session"
+    ]
+
+
+async def test_a_conversation_deleted_during_a_turn_is_not_stored_again(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "tracker.db"
+    store = SQLiteTrackerStore(Domain.empty(), db=str(db))
+    await said(store, "tg:3", "I have a temperature")
+    in_turn = await store.retrieve("tg:3")
+    assert in_turn is not None
+    assert await delete_conversation(store, "tg:3") is True
+    in_turn.update(UserUttered("what is CAPTEM?"))
+    await store.save(in_turn)
+    assert stored_texts(db, "tg:3") == ["what is CAPTEM?"]
