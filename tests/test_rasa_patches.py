@@ -28,6 +28,8 @@ RASA_SOURCES = {
     "Agent.handle_message": "ba53507e4d5532a3",
     "Event.resolve_by_type": "b5cf570fa7f286c7",
     "RasaModel.load": "84fd81c0fdd01a80",
+    "DaskGraphRunner.run": "45f0f52f574f3aa9",
+    "RasaModel._rasa_predict": "7f745b0f9cb647c9",
 }
 
 # Patch 5 wraps a function that this one calls: its order (logging, structlog, command) is
@@ -235,6 +237,9 @@ def test_revert_restores_rasa_and_apply_patches_again() -> None:
         from rasa.shared.core.events import Event
 
         assert Event.resolve_by_type is not patches.resolve_event_type
+        from rasa.engine.runner.dask import DaskGraphRunner
+
+        assert DaskGraphRunner.run is not patches.run_in_order
     finally:
         patches.apply()
     assert getattr(RemoteAction.run, "_netchemo_patched", False)
@@ -283,22 +288,28 @@ def test_a_diet_model_loaded_for_prediction_predicts_exactly_as_rasas_load(
     featurizer.process_training_data(data)
     DIETClassifier.create(config, storage, resource, context).train(data)
 
+    graphs_called: list[bool] = []
+
     def rankings(
         load_context: ExecutionContext = context,
     ) -> list[list[tuple[str, float]]]:
         model = DIETClassifier.load(config, storage, resource, load_context)
-        messages = [Message(data={"text": t}) for t in ("hey", "what is it", "ciao")]
-        tokenizer.process(messages)
-        featurizer.process(messages)
-        model.process(messages)
-        return [
-            [(r["name"], r["confidence"]) for r in m.get("intent_ranking")]
-            for m in messages
-        ]
+        texts = ("hey", "what is it", "ciao", "is it chemo", "bye bye")
+        ranked = []
+        for text in texts:  # one at a time, as the server parses
+            message = Message(data={"text": text})
+            tokenizer.process([message])
+            featurizer.process([message])
+            model.process([message])
+            ranking = message.get("intent_ranking")
+            ranked.append([(r["name"], r["confidence"]) for r in ranking])
+        graphs_called.append(patches._CONCRETE in model.model.__dict__)
+        return ranked
 
     with caplog.at_level("WARNING", logger=patches.__name__):
         patched = rankings()
     assert not caplog.records  # the patched path, not the fallback to Rasa's
+    assert graphs_called == [True]  # patch 9: later messages called the graph directly
     # fine-tuning takes Rasa's own load through the patch (it is not the patched path)
     finetuning = ExecutionContext(GraphSchema({}), "test", is_finetuning=True)
     assert rankings(finetuning) == patched
@@ -307,3 +318,97 @@ def test_a_diet_model_loaded_for_prediction_predicts_exactly_as_rasas_load(
         assert rankings() == patched
     finally:
         patches.apply()
+
+
+class Recorder:
+    """A graph node as dask calls it: parents' ``(name, output)`` tuples in, one out."""
+
+    def __init__(self, name: str, calls: list[str], fail: bool = False) -> None:
+        self.name, self.calls, self.fail = name, calls, fail
+
+    def __call__(self, *parents: Any) -> tuple[str, Any]:
+        self.calls.append(self.name)
+        if self.fail:
+            raise RuntimeError("node failed")
+        return self.name, f"{self.name}{parents!r}"
+
+
+def toy_runner(fail: str = "") -> tuple[Any, list[str]]:
+    """A ``DaskGraphRunner`` over a small inference graph, its nodes recorders."""
+    from rasa.engine.graph import (
+        ExecutionContext,
+        GraphComponent,
+        GraphSchema,
+        SchemaNode,
+    )
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    def node(needs: dict[str, str], target: bool = False) -> SchemaNode:
+        return SchemaNode(needs, GraphComponent, "load", "run", {}, is_target=target)
+
+    schema = GraphSchema(
+        {
+            "tokens": node({"messages": "__message__"}),
+            "features": node({"messages": "tokens"}),
+            "intent": node({"messages": "features", "tokens": "tokens"}, True),
+            "policy": node({"tracker": "__tracker__", "parse": "intent"}, True),
+            "unresolved": node({"x": "__not_given__"}),
+            "unused": node({"messages": "tokens"}),
+        }
+    )
+    calls: list[str] = []
+    runner = DaskGraphRunner.__new__(DaskGraphRunner)
+    runner._graph_schema = schema
+    runner._execution_context = ExecutionContext(schema, model_id="toy")
+    runner._instantiated_nodes = {
+        name: Recorder(name, calls, fail=name == fail) for name in schema.nodes
+    }
+    return runner, calls
+
+
+@pytest.mark.parametrize(
+    "targets", [None, ["intent"], ["policy", "tokens"], ["unresolved"], ["__message__"]]
+)
+def test_the_graph_runs_in_order_with_dasks_results(targets: Any) -> None:
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    inputs = {"__message__": ["what is captem"], "__tracker__": "tracker"}
+    runner, calls = toy_runner()
+    expected = patches.ORIGINALS["DaskGraphRunner.run"](runner, inputs, targets)
+    dask_calls = sorted(calls)
+    calls.clear()
+    for _twice in range(2):  # the second run uses the cached plan
+        assert DaskGraphRunner.run is patches.run_in_order
+        assert runner.run(inputs, targets) == expected
+        assert sorted(calls) == dask_calls  # the same nodes, each once
+        assert "unused" not in calls
+        for name, needs in patches.graph_plan(runner._graph_schema):
+            for parent in needs:
+                if parent in calls and name in calls:
+                    assert calls.index(parent) < calls.index(name)
+        calls.clear()
+
+
+def test_a_failing_node_and_a_clashing_input_raise_as_with_dask() -> None:
+    from rasa.engine.exceptions import GraphRunError
+
+    runner, _calls = toy_runner(fail="features")
+    inputs = {"__message__": ["hi"], "__tracker__": "t"}
+    for run in (patches.ORIGINALS["DaskGraphRunner.run"], patches.run_in_order):
+        with pytest.raises(GraphRunError, match="Error running runner"):
+            run(runner, inputs, ["intent"])
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run(runner, {"__message__": "tokens"}, ["intent"])
+
+
+def test_training_runs_keep_dask() -> None:
+    runner, calls = toy_runner()
+    runner._execution_context.model_id = None
+    seen: list[Any] = []
+    original = patches.ORIGINALS["DaskGraphRunner.run"]
+    patches.ORIGINALS["DaskGraphRunner.run"] = lambda *args: seen.append(args) or {}
+    try:
+        assert patches.run_in_order(runner, {}, ["intent"]) == {}
+    finally:
+        patches.ORIGINALS["DaskGraphRunner.run"] = original
+    assert seen == [(runner, {}, ["intent"])] and calls == []
