@@ -124,6 +124,46 @@ def test_cached_validator_accepts_and_rejects_like_jsonschema() -> None:
     assert patches.action_result_validator() is patches.action_result_validator()
 
 
+REPLIES = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "topic", "value": "captem"}]},
+    {"events": [{"event": "slot", "value": "captem"}]},  # slot needs a name
+    {"events": [{"event": "bot", "text": "CAPTEM is...", "data": {}}]},
+    {"events": [{"event": "bot", "text": 7}]},
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {}}}]},
+    {"events": [{"event": "followup", "name": "action_x"}, {"event": "restart"}]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "topic"}]},  # no event type
+    {"events": [{"event": 3}]},
+    {"events": ["slot"]},
+    {"events": {"event": "slot"}},
+    {"events": [{"event": "slot", "name": "t", "value": 1, "timestamp": "now"}]},
+    {"responses": [{"text": "hi"}], "events": None},
+    {"responses": "not a list"},
+    {"responses": ["text"]},
+    [],
+]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_the_short_way_and_the_full_check_give_one_verdict(reply: Any) -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    try:
+        validate(reply, RemoteAction.action_response_format_spec())
+        expected = True
+    except ValidationError:
+        expected = False
+    assert patches.event_type_validators() is not None  # the schema has that shape
+    assert patches.valid_by_event_type(reply) is expected
+    if expected:
+        assert patches.validate_action_result(None, reply) is True
+    else:
+        with pytest.raises(ValidationError):
+            patches.validate_action_result(None, reply)
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [("", 8.0), ("2.5", 2.5), ("soon", 8.0), ("-1", 8.0), ("0", 8.0)],
