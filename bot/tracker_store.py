@@ -32,7 +32,10 @@ conversation's rows on every save to find which events are new (about 1 ms of th
 server's CPU per message, docs/performance.md). :class:`SafeSQLTrackerStore` remembers on the
 tracker how many events were loaded or saved, and appends only those after them; a tracker it
 did not load or save itself (a new conversation, a copy) is counted as Rasa does. Turns of one
-conversation are serialised by the lock store, so no other save comes in between.
+conversation are serialised by the lock store, so no other save comes in between. The rows
+are written in one ``INSERT`` (SQLAlchemy Core) and read back by one prepared ``SELECT`` of
+their ``data`` column, where Rasa builds an ORM query and an ORM object per event: the same
+rows, the same order, the same latest-session rule (a test reads them with Rasa's store).
 
 :func:`delete_conversation` is the one way every channel's "forget me" deletes a
 conversation (Telegram ``/forget``, REST ``POST /webhooks/rest/forget``, the widget's
@@ -44,7 +47,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
+import json
 import logging
 import os
 from collections.abc import Generator, Iterator
@@ -68,8 +73,10 @@ from rasa.core.tracker_store import (
     ensure_schema_exists,
 )
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
@@ -153,8 +160,58 @@ class SafeSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Append the tracker's new events; afterwards the database holds all of them."""
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                self._event_row(tracker.sender_id, event)
+                for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
         setattr(tracker, STORED_EVENTS, len(tracker.events))
+
+    @staticmethod
+    def _event_row(sender_id: str, event: Event) -> dict[str, Any]:
+        """One ``events`` row, with the columns Rasa's ``save`` fills."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {})
+            .get("intent", {})
+            .get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019 (one store per process, kept for good)
+    def _data_query(self, all_sessions: bool) -> sa.sql.Select:
+        """Rasa's ``_event_query`` as one prepared ``SELECT data`` (``:sender`` bound)."""
+        table = self.SQLEvent.__table__
+        sender = table.c.sender_id == sa.bindparam("sender")
+        query = sa.select(table.c.data).where(sender).order_by(table.c.id)
+        if all_sessions:
+            return query
+        start = (
+            sa.select(sa.func.max(table.c.timestamp))
+            .where(sender, table.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        return query.where(sa.or_(table.c.timestamp >= start, start.is_(None)))
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """The conversation's events (the latest session's, or all) as a tracker."""
+        with self.session_scope() as session:
+            query = self._data_query(fetch_events_from_all_sessions)
+            rows = session.execute(query, {"sender": sender_id}).scalars().all()
+        events = [json.loads(data) for data in rows]
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     def _additional_events(
         self, session: Session, tracker: DialogueStateTracker

@@ -332,6 +332,8 @@ SAVE_SOURCES = {
     "save": "57165e46eab3de08",
     "_additional_events": "d22f99eb863acb07",
     "retrieve": "0d99846daced97d3",
+    "_retrieve": "c8adbf6f4b61ddd1",
+    "_event_query": "cd44f7901b860bfd",
 }
 
 
@@ -418,3 +420,75 @@ async def test_a_conversation_deleted_during_a_turn_is_not_stored_again(
     in_turn.update(UserUttered("what is CAPTEM?"))
     await store.save(in_turn)
     assert stored_texts(db, "tg:3") == ["what is CAPTEM?"]
+
+
+async def three_sessions(store: Any, sender: str) -> None:
+    """A conversation over three sessions, saved turn by turn through ``store``."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    for number in range(3):
+        tracker = await store.get_or_create_tracker(sender)
+        if number:
+            tracker.update(SessionStarted())
+        tracker.update(
+            UserUttered(f"turn {number}", {"name": "greet", "confidence": 1})
+        )
+        tracker.update(ActionExecuted("utter_greet"))
+        tracker.update(BotUttered(f"reply {number}", {"buttons": None}))
+        tracker.update(SlotSet("topic", f"t{number}"))
+        await store.save(tracker)
+
+
+async def check_reads_and_writes_as_rasa(ours: Any, rasas: Any) -> None:
+    """What one store wrote, the other reads identically, both ways round."""
+    await three_sessions(ours, "web:ours")
+    await three_sessions(rasas, "web:rasa")
+    for sender in ("web:ours", "web:rasa", "web:nobody"):
+        for method in ("retrieve", "retrieve_full_tracker"):
+            mine = await getattr(ours, method)(sender)
+            stock = await getattr(rasas, method)(sender)
+            if stock is None:
+                assert mine is None
+                continue
+            assert [e.as_dict() for e in mine.events] == [
+                e.as_dict() for e in stock.events
+            ]
+    columns = "type_name, timestamp, intent_name, action_name, data"
+    with rasas.engine.connect() as conn:
+        rows = {
+            sender: [
+                tuple(row)[:-1] + (json.loads(row[-1])["event"],)
+                for row in conn.execute(
+                    sa.text(f"SELECT {columns} FROM events WHERE sender_id = :s"),
+                    {"s": sender},
+                )
+            ]
+            for sender in ("web:ours", "web:rasa")
+        }
+    shape = [(row[0], row[2], row[3], row[4]) for row in rows["web:rasa"]]
+    assert [(row[0], row[2], row[3], row[4]) for row in rows["web:ours"]] == shape
+    assert len(shape) == 15 and ("user", "greet", None, "user") in shape
+
+
+async def test_the_sqlite_store_reads_and_writes_as_rasas(tmp_path: Path) -> None:
+    db = str(tmp_path / "tracker.db")
+    ours = SQLiteTrackerStore(Domain.empty(), db=db)
+    await check_reads_and_writes_as_rasa(ours, SQLTrackerStore(Domain.empty(), db=db))
+
+
+async def test_the_postgresql_store_reads_and_writes_as_rasas(pg_url: str) -> None:
+    ours = open_store(pg_url, Domain.empty())
+    url = sa.engine.make_url(pg_url)
+    rasas = SQLTrackerStore(
+        Domain.empty(),
+        dialect="postgresql",
+        host=url.host,
+        port=url.port,
+        db=url.database,
+        username=url.username,
+    )
+    try:
+        await check_reads_and_writes_as_rasa(ours, rasas)
+    finally:
+        ours.engine.dispose()
+        rasas.engine.dispose()
