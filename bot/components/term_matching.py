@@ -91,7 +91,8 @@ class TermMatcher:
             if len(key) >= MIN_FUZZY_LEN and key.isalpha():
                 self._fuzzy_keys.setdefault((key[0], len(key)), []).append(key)
         self._stop_words = self.nlp.Defaults.stop_words
-        self._find_cached = functools.lru_cache(maxsize=256)(self._find)
+        # The last few texts only (see find): not a memory of repeated messages.
+        self._find_cached = functools.lru_cache(maxsize=4)(self._find)
 
     def _closest(self, word: str) -> str | None:
         """The KB key within a few edits of ``word`` (fewest edits wins), if any."""
