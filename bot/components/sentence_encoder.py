@@ -284,7 +284,7 @@ class SentenceEncoder:
         return self.pooled_at(texts, [depth])[depth]
 
     def _depth(self, layers: int | None) -> int:
-        return self.layers if layers is None else max(1, min(layers, self.layers))
+        return self.layers if layers is None else max(0, min(layers, self.layers))
 
     def pooled_at(
         self, texts: Sequence[str], depths: Sequence[int]
@@ -311,12 +311,18 @@ class SentenceEncoder:
         )
         mask = (1.0 - real) * -1e9
         out: dict[int, np.ndarray] = {}
+
+        def pool(depth: int) -> None:
+            pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
+            norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+            out[depth] = (pooled / norms).astype(np.float32)
+
+        if 0 in wanted:  # the token embeddings alone, before any layer
+            pool(0)
         for i in range(wanted[-1]):
             h = self._layer(i, h, mask)
             if i + 1 in wanted:
-                pooled = (h * real[..., None]).sum(1) / real.sum(1, keepdims=True)
-                norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
-                out[i + 1] = (pooled / norms).astype(np.float32)
+                pool(i + 1)
         return out
 
     def encode(self, text: str, layers: int | None = None) -> np.ndarray:

@@ -59,10 +59,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[str, Any]) -> None:
-        """``layers`` must be 1 to 6."""
+        """``layers`` must be 0 (the token embeddings alone) to 6."""
         layers = int(config.get("layers", 6))
-        if not 1 <= layers <= 6:
-            raise ValueError("sentence features: layers must be between 1 and 6")
+        if not 0 <= layers <= 6:
+            raise ValueError("sentence features: layers must be between 0 and 6")
 
     def _add(self, messages: List[Message], vectors: Any) -> None:
         for message, vector in zip(messages, vectors, strict=True):

@@ -130,3 +130,31 @@ def test_deeper_layers_are_held_in_eight_bits_close_to_the_float_model(
     assert float(cosine.min()) > 0.998
     first = exact.encode_batch(texts, layers=1) - encoder.encode_batch(texts, layers=1)
     assert float(np.abs(first).max()) == 0.0  # the DIET feature's layer stays float
+
+
+def test_zero_layers_is_the_mean_of_the_token_embeddings(encoder, monkeypatch) -> None:
+    text = "is captem a tablet"
+    ids = encoder.tokenizer.encode(text)
+    w = encoder.w
+    h = (
+        w["embeddings.word_embeddings.weight"][ids].astype(np.float32)
+        + w["embeddings.position_embeddings.weight"][: len(ids)]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    mean = h - h.mean(-1, keepdims=True)
+    mean /= np.sqrt((mean**2).mean(-1, keepdims=True) + 1e-12)
+    mean = mean * w["embeddings.LayerNorm.weight"] + w["embeddings.LayerNorm.bias"]
+    expected = mean.mean(0) / np.linalg.norm(mean.mean(0))
+    layers_run: list = []
+    real = type(encoder)._layer
+    monkeypatch.setattr(
+        type(encoder),
+        "_layer",
+        lambda self, *a: layers_run.append(a[0]) or real(self, *a),
+    )
+    both = encoder.encode_many([text], layers=0, also=(6,))
+    assert np.abs(both[0] - expected).max() < 1e-4
+    assert layers_run == [0, 1, 2, 3, 4, 5]  # one pass for both depths
+    layers_run.clear()
+    alone = encoder.encode_batch(["a message of its own"], layers=0)
+    assert layers_run == [] and abs(float(np.linalg.norm(alone)) - 1.0) < 1e-5

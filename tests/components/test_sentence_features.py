@@ -43,7 +43,7 @@ def test_examples_without_text_are_skipped() -> None:
     assert intent_only.features == []
 
 
-@pytest.mark.parametrize("layers", [0, 7])
-def test_layers_outside_one_to_six_are_refused(layers) -> None:
+@pytest.mark.parametrize("layers", [-1, 7])
+def test_layers_outside_zero_to_six_are_refused(layers) -> None:
     with pytest.raises(ValueError, match="layers"):
         SentenceEmbeddingFeaturizer.validate_config({"layers": layers})
