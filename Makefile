@@ -122,7 +122,7 @@ format: venv ## apply black and ruff fixes
 nlu-report: venv ## 5-fold NLU cross-validation: per-intent table, confusion pairs, matrix image
 	$(PY) -m scripts.nlu_report --folds 5 --out $(RESULTS)/nlu-cv --min-macro-f1 0.75
 
-bench: train ## load benchmark against this assistant and the stock `rasa init` one (BENCH_ARGS)
+bench: train nginx ## load benchmark: ours (embedded and cluster behind nginx) and the stock `rasa init` one (BENCH_ARGS)
 	$(PY) -m scripts.bench --model "$(MODEL)" --out $(RESULTS)/bench $(BENCH_ARGS)
 
 clean: ## remove generated files (models, results, caches; keeps .venv)
