@@ -31,6 +31,9 @@
 # 3.3% (7/214) / 100%, dev-v3 100% / 2.3% (4/172) / 100%; own false alarms 1.2% (1/84).
 # Left as over-escalations on dev-v4: a fever or chest pain in someone said not to be on
 # chemo, nosebleeds "always" with hay fever, "101 degrees in Phoenix today".
+# Dev v5 (tests/safety_dev/v5/, written blind on 2026-12-02 by another helper, then tuned
+# on): first run 93.7% (194/207) / 10.6% (17/161) / 89.5% (34/38), red flag + crisis 100%
+# (4/4), English read as another language 0/373.
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
@@ -52,7 +55,9 @@ SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-cr
 	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0 \
 	--dev-v3-red-flag-gate 1.0 --dev-v3-false-alarm-gate 0.05 --dev-v3-crisis-gate 1.0 \
 	--dev-v4-red-flag-gate 1.0 --dev-v4-false-alarm-gate 0.05 --dev-v4-crisis-gate 1.0 \
-	--dev-v4-english-misread-gate 0
+	--dev-v4-english-misread-gate 0 \
+	--dev-v5-red-flag-gate 1.0 --dev-v5-false-alarm-gate 0.05 --dev-v5-crisis-gate 1.0 \
+	--dev-v5-english-misread-gate 0
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
 	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87

@@ -1,4 +1,4 @@
-"""scripts/eval_safety.py: the dev-v4 suite and the English-read-as-other-language row.
+"""scripts/eval_safety.py: the dev-v4 and dev-v5 suites and the English-read-as-other-language row.
 
 Plain functions over a temporary suite folder and a stub screen: no lexicon is built.
 """
@@ -30,6 +30,14 @@ def test_dev_v4_is_a_dev_suite_with_gate_options(eval_safety: ModuleType) -> Non
     assert eval_safety.DEV_SUITES["dev-v4"] == REPO_ROOT / "tests" / "safety_dev" / "v4"
     flags = [flag for _, flag in eval_safety.GATE_FLAGS]
     assert "english-misread" in flags
+
+
+def test_dev_v5_is_a_dev_suite_gated_in_the_makefile(eval_safety: ModuleType) -> None:
+    assert eval_safety.DEV_SUITES["dev-v5"] == REPO_ROOT / "tests" / "safety_dev" / "v5"
+    makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
+    gates = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
+    for flag in ("red-flag", "false-alarm", "crisis", "english-misread"):
+        assert f"--dev-v5-{flag}-gate" in gates
 
 
 def test_english_messages_default_to_english_in_false_alarm_files(
