@@ -64,7 +64,9 @@ upgrade makes someone look at this file again.
    ``tf.function``, whose dispatcher works out for every message which traced graph fits
    the inputs (about half of the TensorFlow time per parse in the profile). The function
    has a fixed input signature, so there is exactly one graph: patched, it is taken once
-   (``get_concrete_function``) and called directly. Same outputs
+   (``get_concrete_function``) and called directly, with the inputs checked against the
+   traced signature here (dtype and compatible shape; anything else takes TensorFlow's own
+   checks) instead of by TensorFlow's general argument handling. Same outputs
    (``tests/test_rasa_patches.py`` compares the rankings with Rasa's own path); eager mode
    and the first call (which builds the function) stay Rasa's.
 
@@ -329,8 +331,44 @@ setattr(run_in_order, _APPLIED, True)
 _CONCRETE = "_netchemo_concrete_predict"
 
 
+def graph_signature(
+    specs: list[Any],
+) -> list[tuple[Any, tuple[int | None, ...] | None]]:
+    """Patch 9: each flat input's numpy dtype and dimensions (``None``: any) as traced."""
+    return [
+        (
+            spec.dtype.as_numpy_dtype,
+            None if spec.shape.rank is None else tuple(spec.shape.as_list()),
+        )
+        for spec in specs
+    ]
+
+
+def graph_inputs(batch_in: Any, signature: list[Any]) -> list[Any] | None:
+    """Patch 9: ``batch_in`` as the graph's flat input tensors, or ``None`` when a value is
+    not a numpy array of the traced dtype and of a shape the traced signature accepts."""
+    import numpy as np
+    import tensorflow as tf
+
+    flat = tf.nest.flatten(batch_in)
+    if len(flat) != len(signature):
+        return None
+    for value, (dtype, dims) in zip(flat, signature, strict=True):
+        if not isinstance(value, np.ndarray) or value.dtype != dtype:
+            return None
+        if dims is not None and (
+            len(dims) != value.ndim
+            or any(
+                d is not None and d != n for d, n in zip(dims, value.shape, strict=True)
+            )
+        ):
+            return None
+    return [tf.convert_to_tensor(value) for value in flat]
+
+
 def predict_with_graph(self: Any, batch_in: Any) -> dict[str, Any]:
     """Patch 9: ``RasaModel._rasa_predict`` through the one traced graph (docstring)."""
+    import tensorflow as tf
     from keras.utils import tf_utils  # type: ignore[import-untyped]
     from rasa.shared.constants import DIAGNOSTIC_DATA
 
@@ -339,10 +377,18 @@ def predict_with_graph(self: Any, batch_in: Any) -> dict[str, Any]:
         return ORIGINALS["RasaModel._rasa_predict"](self, batch_in)
     cached = self.__dict__.get(_CONCRETE)
     if cached is None or cached[0] is not step:  # a new function: take its graph once
-        cached = (step, step.get_concrete_function())
+        graph = step.get_concrete_function()
+        specs = tf.nest.flatten(graph.structured_input_signature[0])
+        cached = (step, graph, graph_signature(specs))
         self.__dict__[_CONCRETE] = cached  # not an attribute Keras should track
     self._training = False
-    outputs = tf_utils.sync_to_numpy_or_python_type(cached[1](batch_in))
+    _step, graph, signature = cached
+    tensors = graph_inputs(batch_in, signature)
+    if tensors is None:  # not what the graph was traced for: TensorFlow's own checks
+        result = graph(batch_in)
+    else:
+        result = graph._call_flat(tensors, captured_inputs=graph.captured_inputs)
+    outputs = tf_utils.sync_to_numpy_or_python_type(result)
     if DIAGNOSTIC_DATA in outputs:
         outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(
             outputs[DIAGNOSTIC_DATA]

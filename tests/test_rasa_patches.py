@@ -452,3 +452,22 @@ def test_training_runs_keep_dask() -> None:
     finally:
         patches.ORIGINALS["DaskGraphRunner.run"] = original
     assert seen == [(runner, {}, ["intent"])] and calls == []
+
+
+def test_graph_inputs_pass_only_what_the_traced_signature_accepts() -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    specs = [tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec(None, tf.int64)]
+    signature = patches.graph_signature(specs)
+    good = (np.zeros((2, 3), np.float32), np.arange(4))
+    tensors = patches.graph_inputs(good, signature)
+    assert tensors is not None and [t.shape.as_list() for t in tensors] == [[2, 3], [4]]
+    for bad in (
+        (np.zeros((2, 4), np.float32), np.arange(4)),  # a fixed dimension differs
+        (np.zeros((2, 3), np.float64), np.arange(4)),  # another dtype
+        (np.zeros((2, 3, 1), np.float32), np.arange(4)),  # another rank
+        ([[0.0, 0.0, 0.0]], np.arange(4)),  # not an array
+        (np.zeros((2, 3), np.float32),),  # an input missing
+    ):
+        assert patches.graph_inputs(bad, signature) is None
