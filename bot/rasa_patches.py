@@ -348,7 +348,7 @@ def graph_inputs(batch_in: Any, signature: list[Any]) -> list[Any] | None:
     """Patch 9: ``batch_in`` as the graph's flat input tensors, or ``None`` when a value is
     not a numpy array of the traced dtype and of a shape the traced signature accepts."""
     import numpy as np
-    import tensorflow as tf
+    import tensorflow as tf  # type: ignore[import-untyped]
 
     flat = tf.nest.flatten(batch_in)
     if len(flat) != len(signature):
