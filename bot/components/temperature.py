@@ -42,6 +42,19 @@ _NUMBER_RE = re.compile(
     r"|celsius|centigrade|fahrenheit|c|f"
     r")(?![a-z]))?"
 )
+# A decimal said in words ("38 point 2") is read as "38.2" (padded to the same length).
+_SPOKEN_DECIMAL_RE = re.compile(
+    r"(?<![a-z0-9.,/])(\d{2,3})\s+point\s+(\d{1,2})(?![\d/]|[.,:]\d)"
+)
+# "it's 38 degrees in Madrid", "101 degrees in Phoenix": degrees in a named place (not
+# "in my ear", "in the night") are the weather, and "bath water" is water, unless a body
+# word says otherwise.
+_DEGREES_IN_PLACE_RE = re.compile(
+    r"(?:deg|degs|degree|degrees|°\s*[cf]?)\s+(?:in|at)\s+"
+    r"(?!(?:my|his|her|their|our|your|the|a|an|this|that|bed|hospital|clinic|night|"
+    r"morning|evening|afternoon|ear|mouth|armpit|home|work|him|me|them|us)\b)[a-z]"
+    r"|\b(?:bath|hot|paddling)\s+(?:water|tub)\b"
+)
 # Clock times ("10:35", "7:05pm") are blanked out before looking for numbers.
 _TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
 _WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
@@ -64,7 +77,7 @@ ENVIRONMENT_WORDS: FrozenSet[str] = _words(
     " sunshine sunbathe sunbathing beach pool sea swim swimming fridge freezer storage"
     " store stored storing oven room shade sunburn"
     " sunburnt suncream sunscreen spf cool holiday holidays abroad summer hotel flight"
-    " travel travelling traveling burned burnt tan tanning"
+    " travel travelling traveling burned burnt tan tanning bathwater jacuzzi sauna"
 )
 NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
     "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
@@ -144,13 +157,18 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
     readings: List[Reading] = []
     # Same length, so offsets still match the message.
     normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
+    normalised = _SPOKEN_DECIMAL_RE.sub(
+        lambda m: f"{m.group(1)}.{m.group(2)}".ljust(len(m.group())), normalised
+    )
     matches = list(_NUMBER_RE.finditer(normalised))
     if not matches:
         return readings
     norm_set = frozenset(norms)
     has_context = not TEMPERATURE_CONTEXT.isdisjoint(norm_set)
     has_body_context = not BODY_TEMPERATURE_CONTEXT.isdisjoint(norm_set)
-    environment = not ENVIRONMENT_WORDS.isdisjoint(norm_set)
+    environment = not ENVIRONMENT_WORDS.isdisjoint(norm_set) or bool(
+        _DEGREES_IN_PLACE_RE.search(normalised)
+    )
     other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
     bare = other_words <= 2 and len(matches) == 1
     if environment and not has_body_context:

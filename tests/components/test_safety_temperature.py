@@ -79,6 +79,9 @@ HIGH = [
     "my temperature is 38.1",
     "temp at 10:35 was 38.5",
     "38.5 at 10:35",
+    "thermometer says 38 point 4",
+    "39 degrees in my ear and shivery",
+    "had a warm bath but still 38.9",
 ]
 
 # Numbers that are not temperatures, several of them in the low range.
@@ -102,6 +105,8 @@ NOT_TEMPERATURES = [
     "store capecitabine below 30°C",
     "can I keep temozolomide in the fridge",
     "my appointment is at 10:35",
+    "it's 39 degrees in lisbon this week",
+    "the bath water is 38 degrees",
 ]
 
 UNWELL = [
@@ -238,6 +243,9 @@ def test_other_numbers_are_not_low_temperatures(
         ("35 years", []),
         ("12/03/2035", []),
         ("35 mg", []),
+        ("37 point 9 this morning", [37.9]),
+        ("100 degrees in texas", []),
+        ("38 degrees in bed tonight", [38.0]),
     ],
 )
 def test_readings(component: SafetyIntentOverride, text: str, expected: list) -> None:
