@@ -22,11 +22,15 @@ import sys
 
 RUNTIME_ENV: dict[str, str] = {"TF_ENABLE_ONEDNN_OPTS": "0"}
 UNUSED_IMPORTS: tuple[str, ...] = ("jax",)
+# The variables of RUNTIME_ENV that install() set (not set before by the user).
+SET_HERE: set[str] = set()
 
 
 def install() -> None:
     """Set :data:`RUNTIME_ENV` (unless set) and mark :data:`UNUSED_IMPORTS` as absent."""
     for name, value in RUNTIME_ENV.items():
-        os.environ.setdefault(name, value)
+        if name not in os.environ:
+            os.environ[name] = value
+            SET_HERE.add(name)
     for module in UNUSED_IMPORTS:
         sys.modules.setdefault(module, None)  # type: ignore[arg-type]

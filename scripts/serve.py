@@ -105,6 +105,9 @@ class ServerConfig:
     tracker_db: Path = VAR / "tracker.db"
     log_dir: Path | None = None  # None: children write to this terminal
     extra_env: dict = field(default_factory=dict)
+    # Variables removed from the servers' environment (the stock assistant of `make bench`
+    # runs without this project's runtime settings, bot/runtime.py).
+    drop_env: tuple[str, ...] = ()
     start_actions: bool = True
     widget_port: int | None = None  # serve widget/ and the demo forum page (make run)
     # Restart a child that exits or hangs (scripts/supervisor.py). Tests that stop the
@@ -307,7 +310,7 @@ class Servers:
             make_private(VAR)  # `make run`: everything under var/ is private
         for path in db_dir.glob(f"{cfg.tracker_db.name}*"):
             make_private(path)  # the database and its -wal and -shm files
-        return child_env(
+        env = child_env(
             ACTION_ENDPOINT_URL=cfg.url(cfg.actions_port, "/webhook"),
             TRACKER_DB=str(cfg.tracker_db),
             **{TOKEN_ENV: self.action_token},
@@ -316,6 +319,9 @@ class Servers:
             RASA_HOST=cfg.host,  # the REST channel requires a token off loopback
             **cfg.extra_env,
         )
+        for name in cfg.drop_env:
+            env.pop(name, None)
+        return env
 
     # ---- the action server -------------------------------------------------------------
     def start_actions(

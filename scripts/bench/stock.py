@@ -48,7 +48,10 @@ def stock_model() -> Path:
 
 def stock_config(model: Path, folder: Path) -> ServerConfig:
     """The stock assistant as Rasa runs it: its own credentials and endpoints, no action
-    server, plain ``rasa`` (none of this project's patches or filters)."""
+    server, plain ``rasa`` (none of this project's patches, filters or runtime settings:
+    what bot/runtime.py set in this process is not passed on)."""
+    from bot import runtime
+
     return ServerConfig.in_folder(
         model,
         folder,
@@ -56,4 +59,5 @@ def stock_config(model: Path, folder: Path) -> ServerConfig:
         credentials=STOCK_DIR / "credentials.yml",
         endpoints=STOCK_DIR / "endpoints.yml",
         rasa_module="rasa",
+        drop_env=tuple(sorted(runtime.SET_HERE)),
     )

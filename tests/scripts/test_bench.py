@@ -145,3 +145,24 @@ def test_a_zero_in_stock_gives_nan_not_a_crash(zero: str) -> None:
     stock = figures(10.0, 50.0)
     stock["levels"][0][zero] = 0.0
     assert "|" in report(figures(20.0, 40.0), stock, "m")
+
+
+def test_the_stock_assistant_runs_without_our_runtime_settings(
+    tmp_path, monkeypatch
+) -> None:
+    """bot/runtime.py's variables reach our servers but not the stock assistant's."""
+    from bot import runtime
+    from scripts.bench.stock import stock_config
+    from scripts.serve import ServerConfig, Servers
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    monkeypatch.setattr(runtime, "SET_HERE", {"TF_ENABLE_ONEDNN_OPTS"})
+    stock = Servers(stock_config(tmp_path / "m.tar.gz", tmp_path / "stock"))
+    ours = Servers(ServerConfig.in_folder(tmp_path / "m.tar.gz", tmp_path / "ours"))
+    assert "TF_ENABLE_ONEDNN_OPTS" not in stock.env()
+    assert ours.env()["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.setattr(
+        runtime, "SET_HERE", set()
+    )  # set by the user: passed on to both
+    stock = Servers(stock_config(tmp_path / "m.tar.gz", tmp_path / "stock"))
+    assert stock.env()["TF_ENABLE_ONEDNN_OPTS"] == "0"
