@@ -33,7 +33,14 @@
 # chemo, nosebleeds "always" with hay fever, "101 degrees in Phoenix today".
 # Dev v5 (tests/safety_dev/v5/, written blind on 2026-12-02 by another helper, then tuned
 # on): first run 93.7% (194/207) / 10.6% (17/161) / 89.5% (34/38), red flag + crisis 100%
-# (4/4), English read as another language 0/373.
+# (4/4), English read as another language 0/373; after one round of general variants,
+# scopes and exclusions (2026-12-02) 100% (207/207) / 4.3% (7/161) / 100% (38/38), English
+# misread 0/373. The other dev suites after that round: dev 100% / 2.2% (3/134) / 100%,
+# dev-own 100% / 3.3% (7/214) / 100%, dev-v3 100% / 2.3% (4/172) / 100%, dev-v4 100% /
+# 2.5% (4/163) / 100%; own false alarms 1.2% (1/84). Left on dev-v5 as over-escalations:
+# a fever, reading or nosebleed in a child or relative, most said not to be on chemo (5,
+# as on dev-v4), a reading asked about as common on a regimen, "what if I feel shivery
+# after the infusion" (the "feel" veto reads it as happening).
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
