@@ -35,7 +35,8 @@ def test_dev_v4_is_a_dev_suite_with_gate_options(eval_safety: ModuleType) -> Non
 def test_dev_v5_is_a_dev_suite_gated_in_the_makefile(eval_safety: ModuleType) -> None:
     assert eval_safety.DEV_SUITES["dev-v5"] == REPO_ROOT / "tests" / "safety_dev" / "v5"
     makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
-    gates = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
+    after = makefile.split("SAFETY_DEV_GATES ?=", 1)[1]
+    gates = after.split("SAFETY_BLIND_GATES", 1)[0]
     for flag in ("red-flag", "false-alarm", "crisis", "english-misread"):
         assert f"--dev-v5-{flag}-gate" in gates
 
