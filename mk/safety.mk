@@ -55,6 +55,9 @@
 #   (167/183) / 6.8% (9/133) / 87.1% (27/31), red flag + crisis 100% (6/6), English read as
 #   another language 0/329. Same run: v2 96.3% / 8.9% / 85.2%, English 2/484; v3 92.6% /
 #   16.9% / 92.1%.
+# * After the dev-v5 round (2026-12-02, one run): v2 96.6% (286/296) / 8.9% (17/191) / 85.2%
+#   (46/54), English 2/484; v3 92.6% (225/243) / 16.2% (26/160) / 92.1% (35/38); v4 91.8%
+#   (168/183) / 6.8% (9/133) / 87.1% (27/31), English 0/329. Gates unchanged.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
