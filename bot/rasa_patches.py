@@ -300,12 +300,12 @@ def run_in_order(
         return ORIGINALS["DaskGraphRunner.run"](self, inputs, targets)
     run_targets = list(targets) if targets else list(self._graph_schema.target_names)
     plans = self.__dict__.setdefault(_PLANS, {})
-    plan = plans.get(tuple(run_targets))
-    if plan is None:
-        schema = self._graph_schema.minimal_graph_schema(run_targets)
-        plan = plans[tuple(run_targets)] = graph_plan(schema)
+    found = plans.get(tuple(run_targets))
+    if found is None:
+        plan = graph_plan(self._graph_schema.minimal_graph_schema(run_targets))
+        found = plans[tuple(run_targets)] = (plan, {name for name, _needs in plan})
+    plan, nodes = found
     results: dict[str, Any] = {}
-    nodes = {name for name, _needs in plan}
     for name, value in (inputs or {}).items():
         if isinstance(value, str) and value in nodes:
             raise GraphRunError(

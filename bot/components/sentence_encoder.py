@@ -36,8 +36,9 @@ SINGLE_MESSAGE_THREADS = 1
 RECENT = 4
 # Layers from this one on keep their matrices as 8-bit integers with one scale per output
 # unit, widened per use: 27 MB less resident memory, vectors within 0.001 cosine of the
-# float ones. The first layer stays float: the DIET feature runs it for every message;
-# the deeper layers run only for the few messages the retrieval step looks up.
+# float ones. The first layer stays float (it ran for every message when the DIET feature
+# used it; config.yml now takes the token embeddings, before any layer): all layers run
+# only for the few messages the retrieval step looks up.
 INT8_FROM_LAYER = 1
 MATRICES = (
     "attention.self.qkv.weight",
