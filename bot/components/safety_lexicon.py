@@ -179,6 +179,18 @@ class ScopeSpec:
     hypothetical_general: Tuple[Pattern, ...]
     threshold_words: FrozenSet[str]
     hypothetical_examples: Examples
+    hypothetical_exceptions: Tuple[Pattern, ...] = ()
+    other_subjects: Tuple[Pattern, ...] = ()
+    other_children: Tuple[Pattern, ...] = ()
+    other_not_patient: Tuple[Pattern, ...] = ()
+    other_child_causes: Tuple[Pattern, ...] = ()
+    other_vetoes: Tuple[Pattern, ...] = ()
+    other_cause_vetoes: Tuple[Pattern, ...] = ()
+    other_pronouns: FrozenSet[str] = frozenset()
+    other_first_person: FrozenSet[str] = frozenset()
+    other_openers: FrozenSet[str] = frozenset()
+    other_categories: FrozenSet[str] = frozenset()
+    other_examples: Examples = Examples((), ())
 
     def all_patterns(self) -> List[Pattern]:
         """Every scope pattern, in definition order."""
@@ -193,6 +205,13 @@ class ScopeSpec:
             *self.hypothetical_vetoes,
             *self.hypothetical_soft_vetoes,
             *self.hypothetical_general,
+            *self.hypothetical_exceptions,
+            *self.other_subjects,
+            *self.other_children,
+            *self.other_not_patient,
+            *self.other_child_causes,
+            *self.other_vetoes,
+            *self.other_cause_vetoes,
         ]
 
 
@@ -473,9 +492,10 @@ def _frames(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Fram
 def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> ScopeSpec:
     seen: Dict[str, Path] = {}
     past, hypothetical = data["past"], data["hypothetical"]
+    others = data.get("others") or {}
 
     def group(section: Dict[str, Any], key: str) -> Tuple[Pattern, ...]:
-        return _patterns(path, key, section[key], macros, seen)
+        return _patterns(path, key, section.get(key) or [], macros, seen)
 
     return ScopeSpec(
         clause_breaks=_words(data["clause_breaks"]),
@@ -493,6 +513,18 @@ def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Scop
         hypothetical_general=group(hypothetical, "general"),
         threshold_words=_words(hypothetical["threshold_words"]),
         hypothetical_examples=_examples(hypothetical),
+        hypothetical_exceptions=group(hypothetical, "veto_exceptions"),
+        other_subjects=group(others, "subjects"),
+        other_children=group(others, "children"),
+        other_not_patient=group(others, "not_patient"),
+        other_child_causes=group(others, "child_causes"),
+        other_vetoes=group(others, "vetoes"),
+        other_cause_vetoes=group(others, "cause_vetoes"),
+        other_pronouns=_words(others.get("pronouns") or ""),
+        other_first_person=_words(others.get("first_person") or ""),
+        other_openers=_words(others.get("openers") or ""),
+        other_categories=_words(others.get("categories") or ""),
+        other_examples=_examples(others) if others else Examples((), ()),
     )
 
 

@@ -21,6 +21,17 @@ inside a pair of quote marks (a quotation read out is one clause).
   Red-flag matches inside it are not escalated; temperature readings still are, except
   a threshold ("if it goes over 37.5": the number after one of ``threshold_words``).
 
+* Someone else: a clause that opens with another person as its subject ("my son has a
+  temp of 38.4", "my husband's temperature is 38.2"; "he has a cold" after such a clause)
+  and holds no first-person word, in a message that says that person is not the one on
+  treatment (``not_patient``: "nobody here is on chemo", "she's not on any treatment",
+  "I'm the patient", "can he still visit me?") or, for a young child, gives an everyday
+  cause in the same clause ("teething", "after football"; ``child_causes``, only when
+  no ``cause_veto`` such as a treatment word occurs). No ``veto`` may occur anywhere
+  ("he's on chemo", "his platelets", "ambulance", "me too"). Only the red-flag
+  ``categories`` listed (infection-type signs: temperature, fever, a nosebleed ...) are
+  withdrawn there; chest pain, breathing, a seizure ... still escalate.
+
 Crisis wording is never scoped: "I tried to overdose last year" is still a crisis.
 """
 
@@ -49,6 +60,7 @@ class Scopes:
 
     past: Tuple[Span, ...] = ()
     hypothetical: Tuple[Span, ...] = ()
+    other: Tuple[Span, ...] = ()
 
     @staticmethod
     def _inside(index: int, spans: Sequence[Span]) -> bool:
@@ -62,8 +74,12 @@ class Scopes:
         """True if token ``index`` lies in a past clause or a hypothetical span."""
         return self._inside(index, self.past) or self._inside(index, self.hypothetical)
 
+    def is_other(self, index: int) -> bool:
+        """True if token ``index`` lies in a clause about someone not on treatment."""
+        return self._inside(index, self.other)
+
     def __bool__(self) -> bool:
-        return bool(self.past or self.hypothetical)
+        return bool(self.past or self.hypothetical or self.other)
 
 
 class ScopeChecker:
@@ -84,6 +100,13 @@ class ScopeChecker:
         self._if_vetoes = compiler.rule_set(spec.hypothetical_vetoes, "if_veto")
         self._soft = compiler.rule_set(spec.hypothetical_soft_vetoes, "if_soft")
         self._general = compiler.rule_set(spec.hypothetical_general, "if_general")
+        self._exceptions = compiler.rule_set(spec.hypothetical_exceptions, "if_except")
+        self._subjects = compiler.rule_set(spec.other_subjects, "other_subject")
+        self._children = compiler.rule_set(spec.other_children, "other_child")
+        self._not_patient = compiler.rule_set(spec.other_not_patient, "not_patient")
+        self._causes = compiler.rule_set(spec.other_child_causes, "child_cause")
+        self._other_vetoes = compiler.rule_set(spec.other_vetoes, "other_veto")
+        self._cause_vetoes = compiler.rule_set(spec.other_cause_vetoes, "cause_veto")
         self._sets = (
             self._anchors,
             self._recent,
@@ -95,6 +118,13 @@ class ScopeChecker:
             self._if_vetoes,
             self._soft,
             self._general,
+            self._exceptions,
+            self._subjects,
+            self._children,
+            self._not_patient,
+            self._causes,
+            self._other_vetoes,
+            self._cause_vetoes,
         )
 
     def explain(self, doc: Doc, norms: FrozenSet[str]) -> Set[str]:
@@ -140,7 +170,49 @@ class ScopeChecker:
         return Scopes(
             tuple(self._past(doc, norms, negated)),
             tuple(self._hypothetical(doc, norms)),
+            tuple(self._other(doc, norms)),
         )
+
+    # -- someone else ----------------------------------------------------------------------
+    def _opening(self, doc: Doc, start: int, end: int) -> int:
+        """The first token of a clause after openers ("and", "so", "well")."""
+        i = start
+        while i < end and doc[i].norm_ in self.spec.other_openers:
+            i += 1
+        return i
+
+    def _other(self, doc: Doc, norms: FrozenSet[str]) -> List[Span]:
+        spec = self.spec
+        if not spec.other_categories or self._other_vetoes.run(doc, norms):
+            return []
+        not_patient = self._not_patient.run(doc, norms)
+        subjects = self._subjects.run(doc, norms)
+        if not subjects:
+            return []
+        children = {m[1] for m in self._children.run(doc, norms)}
+        causes = self._causes.run(doc, norms)
+        if causes and self._cause_vetoes.run(doc, norms):
+            causes = []
+        if not not_patient and not causes:
+            return []
+        spans: List[Span] = []
+        previous = False  # the clause before was about someone else
+        for start, end in self.clauses(doc):
+            first = self._opening(doc, start, end)
+            if any(doc[i].norm_ in spec.other_first_person for i in range(start, end)):
+                previous = False
+                continue
+            if any(m[1] == first for m in subjects):
+                caused = first in children and any(start <= m[1] < end for m in causes)
+                previous = bool(not_patient) or caused
+                if previous:
+                    spans.append((start, end))
+            elif previous and first < end and doc[first].norm_ in spec.other_pronouns:
+                # "he has a cold": the same person as the clause before
+                spans.append((start, end))
+            else:
+                previous = False
+        return spans
 
     # -- past ----------------------------------------------------------------------------
     def _past(
@@ -174,7 +246,10 @@ class ScopeChecker:
         if not cues:
             return []
         ends = self._ends.run(doc, norms)
-        vetoes = self._if_vetoes.run(doc, norms)
+        # "what if I feel shivery after ...": an exception covers the veto it overlaps
+        vetoes = not_excluded(
+            self._if_vetoes.run(doc, norms), self._exceptions.run(doc, norms)
+        )
         soft = self._soft.run(doc, norms)
         general = self._general.run(doc, norms) if soft else []
         spans: List[Span] = []

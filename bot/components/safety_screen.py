@@ -308,6 +308,11 @@ class SafetyScreen:
             return False
         if scopes.is_past(index):
             return True
+        if scopes.is_other(index) and TEMPERATURE_REASON in (
+            self.lexicon.scopes.other_categories
+        ):
+            # someone not on treatment: their reading is not the user's red flag
+            return True
         return (
             scopes.is_scoped(index)
             and index > 0
@@ -445,16 +450,24 @@ class SafetyScreen:
         scopes = Scopes()
         if matches or readings:
             scopes = self._scope.scopes(doc, norms, self._negated)
-        red = {m[0] for m in matches if not scopes.is_scoped(m[1])}
+        others = self.lexicon.scopes.other_categories
+        red = {
+            m[0]
+            for m in matches
+            if not scopes.is_scoped(m[1])
+            and not (m[0] in others and scopes.is_other(m[1]))
+        }
         # past history or an "if" clause: mentioned, not escalated (readings: past only)
         mentioned: Set[str] = {m[0] for m in matches} - red
+        withdrawn = False
         if scopes:
             # a past reading, or a threshold in an "if" clause ("if it goes over 37.5")
-            readings = [
+            kept = [
                 r
                 for r in readings
                 if not self._scoped_reading(doc, self._token_at(doc, r.start), scopes)
             ]
+            withdrawn, readings = len(kept) < len(readings), kept
         # "temperature" and "fever" count as one symptom for single_symptom frames;
         # scoped symptoms count too ("had a fever last month, but my nose is bleeding")
         found = red | mentioned
@@ -462,7 +475,9 @@ class SafetyScreen:
         first_index = 0
         if scopes.past and red:
             # frames judge the present part: it starts at the first unscoped match
-            start = min(m[1] for m in matches if not scopes.is_scoped(m[1]))
+            start = min(
+                (m[1] for m in matches if not scopes.is_scoped(m[1])), default=0
+            )
             first_index = max(
                 (s for s, _ in self._scope.clauses(doc) if s <= start), default=0
             )
@@ -474,8 +489,17 @@ class SafetyScreen:
         if frame is not None:
             # a symptom asked about as a topic: not escalated (readings still are)
             mentioned, red = mentioned | red, set()
-        elif mentioned:
-            frame = "past_scope" if scopes.past else "hypothetical_scope"
+        elif mentioned or withdrawn:
+            # a withdrawn reading is still a temperature mentioned (the safety line)
+            if withdrawn:
+                mentioned.add(TEMPERATURE_MENTION)
+            frame = (
+                "past_scope"
+                if scopes.past
+                else "hypothetical_scope"
+                if scopes.hypothetical
+                else "other_scope"
+            )
         for label, regex in self._non_latin_red:
             if regex.search(normalised):
                 red.add(label)

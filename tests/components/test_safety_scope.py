@@ -24,11 +24,15 @@ from bot.components.safety_screen import (
 from bot.components.safety_text import normalise_text
 
 SCOPES = default_lexicon().scopes
-NOT_ESCALATED = list(SCOPES.past_examples.matches) + list(
-    SCOPES.hypothetical_examples.matches
+NOT_ESCALATED = (
+    list(SCOPES.past_examples.matches)
+    + list(SCOPES.hypothetical_examples.matches)
+    + list(SCOPES.other_examples.matches)
 )
-ESCALATED = list(SCOPES.past_examples.not_matches) + list(
-    SCOPES.hypothetical_examples.not_matches
+ESCALATED = (
+    list(SCOPES.past_examples.not_matches)
+    + list(SCOPES.hypothetical_examples.not_matches)
+    + list(SCOPES.other_examples.not_matches)
 )
 ALARMS = {INTENT_RED_FLAG, INTENT_RED_FLAG_CRISIS, INTENT_CRISIS}
 
@@ -53,6 +57,7 @@ def test_symptoms_now_still_escalate(screen: SafetyScreen, text: str) -> None:
 def test_enough_examples() -> None:
     assert len(SCOPES.past_examples.matches) >= 5
     assert len(SCOPES.hypothetical_examples.matches) >= 5
+    assert len(SCOPES.other_examples.matches) >= 5
     assert len(ESCALATED) >= 10
 
 
@@ -216,3 +221,33 @@ def test_a_symptom_outside_the_negated_list_escalates(
     screen: SafetyScreen, text: str
 ) -> None:
     assert screen.screen(text).red_flags
+
+
+# -- someone else, not on treatment ----------------------------------------------------
+def test_someone_not_on_treatment_is_named_and_only_their_clause(
+    screen: SafetyScreen,
+) -> None:
+    text = "my son has a temp of 38.6, nobody here is on chemo"
+    result = screen.screen(text)
+    assert result.intent not in ALARMS and result.topic_frame == "other_scope", result
+    # the user's own symptom in another clause still escalates
+    mine = screen.screen(
+        "my son has a fever, nobody here is on chemo, but I'm shivering"
+    )
+    assert mine.intent in ALARMS, mine
+
+
+def test_only_the_listed_categories_are_withdrawn(screen: SafetyScreen) -> None:
+    result = screen.screen("my dad has chest pain, he's not on any treatment")
+    assert "chest" in result.red_flags, result
+    assert "chest" not in SCOPES.other_categories
+
+
+def test_a_child_cause_needs_no_treatment_word(screen: SafetyScreen) -> None:
+    assert screen.screen("my kid has a nosebleed after a fall").intent not in ALARMS
+    assert (
+        screen.screen(
+            "my kid has a nosebleed after a fall, his platelets are low"
+        ).intent
+        in ALARMS
+    )
