@@ -1,10 +1,11 @@
 """Rasa tokenizer that shows the classifier *what kind* of KB term a message names, not which.
 
-"what is avastin" and "what is CAPTEM" become "what is kbdrug" and "what is kbregimen" for the
-featurizers, so the intent classifier learns how questions are asked rather than which drug
-names happened to appear in the training examples. Broad terms ("chemo") stay words: they
-matter for the intent ("why am I not on chemo?"). Entities are extracted separately
-(``kb_terms.py``) from the original text, so nothing is lost.
+"what is bevacizumab" and "what is CAPTEM" become "what is kbdrug" and "what is kbregimen" for
+the featurizers, so the intent classifier learns how questions are asked rather than which drug
+names happened to appear in the training examples. A brand name is "kbbrand" ("is Avastin
+bevacizumab?" -> "is kbbrand kbdrug"): asking what a brand is asks for its generic name. Broad
+terms ("chemo") stay words: they matter for the intent ("why am I not on chemo?"). Entities are
+extracted separately (``kb_terms.py``) from the original text, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from bot.components.term_matching import TermMatcher, matcher_for
 
 logger = logging.getLogger(__name__)
 PLACEHOLDER_PREFIX = "kb"
+# A brand name becomes "kbbrand" whatever its entry's kind: "what is Afinitor?" asks which
+# medicine a brand is, "what is everolimus?" what a medicine is (the classifier sees only
+# placeholders, so without this the two read the same).
+BRAND = "brand"
 
 
 @DefaultV1Recipe.register(
@@ -61,10 +66,15 @@ class KBTermTokenizer(WhitespaceTokenizer):
         tokens = super().tokenize(message, attribute)
         if attribute != TEXT:
             return tokens
+        matcher = self._matcher
         spans = [
-            (m.start, m.end, self._matcher.kinds[m.entry_id])
-            for m in self._matcher.find(message.get(TEXT) or "")
-            if m.entry_id not in self._matcher.broad
+            (
+                m.start,
+                m.end,
+                BRAND if matcher.is_brand(m) else matcher.kinds[m.entry_id],
+            )
+            for m in matcher.find(message.get(TEXT) or "")
+            if m.entry_id not in matcher.broad
         ]
         if not spans:
             return tokens

@@ -80,6 +80,9 @@ class TermMatcher:
         self.kinds: Dict[str, str] = {
             e.id: e.kind.replace("_", "") for e in kb.entries.values()
         }
+        # Brand names, and the misspellings nearer a brand than the entry's other names
+        # ("affinitor"), normalised: "is Xeloda capecitabine?" names a brand and a drug.
+        self.brand_keys = brand_keys(kb)
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for entry in kb.entries.values():
             patterns = [self.nlp.make_doc(term) for term, _ in entry.terms()]
@@ -171,6 +174,13 @@ class TermMatcher:
             )
         return matches
 
+    def is_brand(self, match: TermMatch) -> bool:
+        """Whether ``match`` is a brand name (or a misspelling of one), not a generic name."""
+        key = normalise_term(match.text)
+        if match.how == "fuzzy" and key not in self.index:
+            key = self._closest(key) or key
+        return key in self.brand_keys
+
     def entry_ids(self, text: str) -> List[str]:
         """Distinct entry ids found in ``text``, in reading order."""
         seen: List[str] = []
@@ -178,6 +188,29 @@ class TermMatcher:
             if match.entry_id not in seen:
                 seen.append(match.entry_id)
         return seen
+
+
+def brand_keys(kb: KnowledgeBase) -> frozenset[str]:
+    """Normalised brand names of the entries that answer brand questions, plus each of their
+    misspellings whose nearest spelling is a brand ("temodol", not "temozolamide")."""
+    keys = set()
+    for entry in kb.entries.values():
+        if not entry.brands or "brand_names" not in entry.facets:
+            continue  # no brand answer to give ("Netspot" is asked about as a scan)
+        brands = {normalise_term(b) for b in entry.brands}
+        keys |= brands
+        spellings = brands | {
+            normalise_term(t) for t in entry.names + entry.abbreviations
+        }
+        for wrong in entry.misspellings:
+            key = normalise_term(wrong)
+            nearest = min(
+                sorted(spellings),
+                key=lambda s: damerau_levenshtein(key, s, len(key) + len(s)),
+            )
+            if nearest in brands:
+                keys.add(key)
+    return frozenset(keys)
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,4 +1,5 @@
-"""The KB tokenizer: specific terms become kind placeholders; broad terms stay words."""
+"""The KB tokenizer: specific terms become kind placeholders (brands "kbbrand"); broad terms stay
+words."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def words(tokenizer: KBTermTokenizer, text: str, attribute: str = "text"):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("what is avastin?", ["what", "is", "kbdrug"]),
+        ("what is bevacizumab?", ["what", "is", "kbdrug"]),
+        ("what is avastin?", ["what", "is", "kbbrand"]),
         ("what is CAPTEM", ["what", "is", "kbregimen"]),
         ("is lanreotide chemo", ["is", "kbnonchemo", "chemo"]),
         ("why am I not on chemo", ["why", "am", "I", "not", "on", "chemo"]),
@@ -32,6 +34,9 @@ def words(tokenizer: KBTermTokenizer, text: str, attribute: str = "text"):
             ["can", "kbconcept", "be", "given", "together"],
         ),
         ("hello there", ["hello", "there"]),
+        ("is Xeloda capecitabine?", ["is", "kbbrand", "kbdrug"]),
+        ("is afinitor chemo", ["is", "kbbrand", "chemo"]),
+        ("folfox or captem", ["kbregimen", "or", "kbregimen"]),
     ],
 )
 def test_placeholders(tokenizer, text, expected) -> None:

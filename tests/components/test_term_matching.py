@@ -108,3 +108,21 @@ def test_markup_does_not_hide_terms(matcher) -> None:
     text = "<b>what is CAPTEM?</b>"
     (match,) = matcher.find(text)
     assert match.entry_id == "captem" and text[match.start : match.end] == "CAPTEM"
+
+
+@pytest.mark.parametrize(
+    "text, brand",
+    [
+        ("is xeloda a tablet", True),
+        ("what is Sandostatin LAR", True),
+        ("is affinitor a tablet", True),  # a listed misspelling nearest the brand
+        ("what is temodoll", True),  # a fuzzy match of a brand
+        ("what is capecitabine", False),
+        ("is temozolamide a tablet", False),  # a misspelling of the generic name
+        ("what is TMZ", False),  # an abbreviation is not a brand
+        ("what is a netspot scan", False),  # no brand answer in that entry
+    ],
+)
+def test_brand_names(matcher, text: str, brand: bool) -> None:
+    (match,) = matcher.find(text)
+    assert matcher.is_brand(match) is brand
