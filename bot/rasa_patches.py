@@ -10,7 +10,9 @@ upgrade makes someone look at this file again.
    a failure (refused, hung, 5xx, bad reply) is answered with the domain response
    ``utter_action_unavailable``; the conversation goes on normally once the action server is
    back. Safety replies never wait for the action server at all: their rules use domain
-   responses only (data/stories/rules_safety.yml).
+   responses only (data/stories/rules_safety.yml). While the call waits, the message gives
+   its admission place to the next one in the queue (``bot.channels.admission.outside``),
+   so a hung action server does not stall the messages queued behind it.
 2. **The action server's reply schema is checked with a validator built once.**
    ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which re-checks
    the (large, constant) schema itself on every call: about 14 ms per custom action on this
@@ -412,11 +414,14 @@ def bounded_run(original: Callable[..., Any]) -> Callable[..., Any]:
     ) -> list[Event]:
         from rasa.core.actions.action import ActionExecutionRejection
 
+        from bot.channels.admission import outside
+
         timeout = action_timeout_s()
         try:
-            return await asyncio.wait_for(
-                original(self, output_channel, nlg, tracker, domain), timeout
-            )
+            async with outside():  # no admission place held while the call waits
+                return await asyncio.wait_for(
+                    original(self, output_channel, nlg, tracker, domain), timeout
+                )
         except ActionExecutionRejection:
             raise  # Rasa's own protocol for "let another policy act": not a failure
         except asyncio.TimeoutError:

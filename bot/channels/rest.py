@@ -40,6 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.admission import gated, warm_up
 from bot.channels.guard import (
     FORGET_FAILED,
     FORGOTTEN,
@@ -221,11 +222,13 @@ class SafeRestInput(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """Routes: GET / (health), POST /webhook and POST /forget."""
+        on_new_message = gated(on_new_message)
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @hook.listener("before_server_start")
         async def limit_size(app: Any, _loop: Any) -> None:
             limit_request_size(app)
+            await warm_up()
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

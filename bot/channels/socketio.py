@@ -75,6 +75,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.admission import gated, warm_up
 from bot.channels.guard import (
     FORGET_FAILED,
     FORGOTTEN,
@@ -314,6 +315,7 @@ class WidgetSocketIOInput(SocketIOInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """Defines the Sanic blueprint serving socket.io at ``socketio_path``."""
+        on_new_message = gated(on_new_message)
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins,
@@ -335,6 +337,7 @@ class WidgetSocketIOInput(SocketIOInput):
         @socketio_webhook.listener("before_server_start")
         async def limit_size(app: Any, _loop: Any) -> None:
             limit_request_size(app)  # 64 kB unless SANIC_REQUEST_MAX_SIZE is set
+            await warm_up()
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

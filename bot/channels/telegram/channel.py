@@ -17,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.admission import gated, warm_up
 from bot.channels.guard import (
     EMPTY,
     FORGET_FAILED,
@@ -131,6 +132,7 @@ class TelegramInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         """Routes: ``GET /`` health, ``POST /webhook`` (webhook mode only)."""
+        on_new_message = gated(on_new_message)
         telegram = Blueprint("telegram_hardened", __name__)
 
         @telegram.route("/", methods=["GET"])
@@ -159,6 +161,7 @@ class TelegramInput(InputChannel):
         @telegram.listener("before_server_start")
         async def limit_size(app: Any, _loop: Any) -> None:
             limit_request_size(app)
+            await warm_up()
 
         @telegram.listener("after_server_start")
         async def start(app: Any, _loop: Any) -> None:
