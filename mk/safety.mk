@@ -41,6 +41,31 @@
 # a fever, reading or nosebleed in a child or relative, most said not to be on chemo (5,
 # as on dev-v4), a reading asked about as common on a regimen, "what if I feel shivery
 # after the infusion" (the "feel" veto reads it as happening).
+# Dev v6 (tests/safety_dev/v6/, written blind on 2026-12-02 by another helper, then tuned
+# on): first run (commit 3e125e8, before any change) 95.2% (198/208) / 15.4% (29/188) /
+# 82.4% (28/34), red flag + crisis 100% (5/5), English read as another language 0/401;
+# after the someone-else scope of 5048e08 (written before v6 was seen) 95.2% / 14.4%
+# (27/188) / 82.4%; after one round of general families on v6 (red-flag variants:
+# a strip or thermometer read out as a whole number, can't warm up, huffing and puffing,
+# sick over and over, red streaks from a port, a body part "is infected", can't follow
+# what is said, Dutch/Polish/Romanian/French confusion, swelling and breathlessness;
+# crisis: "... and ending it,", no reason to wake up, on a bridge and wanting to jump,
+# Polish/Dutch/Romanian "take my life"; scopes: the user not (yet) on treatment, someone
+# outside the household, "that was ages ago", "is 37.5 the cut off", a documentary
+# about a symptom, "if I feel unwell on a Sunday", "how will I know if ...", a reading
+# asked about as common on a regimen; frames: risk/chance/happen/from questions, "would
+# ... be serious", "everyone", the helpline number for a symptom; exclusions: emotion
+# ("breathless with laughter"), money "bleeding", "gave me chest pains haha", band and
+# film names, "I wouldn't say I'm breathless") 100% (208/208) / 1.6% (3/188) / 100%
+# (34/34), English misread 0/401. NOT unseen any more: a development set from here on.
+# The other dev suites after that round: dev 100% / 1.5% (2/134) / 100%, dev-own 100% /
+# 2.8% (6/214) / 100%, dev-v3 100% / 0.6% (1/172) / 100%, dev-v4 100% / 1.2% (2/163) /
+# 100%, dev-v5 100% / 0.0% (0/161) / 100%; own 1.2% (1/84). Left on dev-v6 as
+# over-escalations: two weather readings ("104F in Phoenix today", "100 degrees all week
+# in texas": the reading code, bot/components/temperature.py, decides those), and
+# breathlessness on running in someone not yet treated (breathing is never withdrawn).
+# scripts/eval_safety.py does not list dev-v6 yet (no gate): it was measured by adding
+# it to DEV_SUITES.
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after

@@ -183,6 +183,9 @@ class ScopeSpec:
     other_subjects: Tuple[Pattern, ...] = ()
     other_children: Tuple[Pattern, ...] = ()
     other_not_patient: Tuple[Pattern, ...] = ()
+    other_self_not_patient: Tuple[Pattern, ...] = ()
+    other_outsiders: Tuple[Pattern, ...] = ()
+    past_back_anchors: Tuple[Pattern, ...] = ()
     other_child_causes: Tuple[Pattern, ...] = ()
     other_vetoes: Tuple[Pattern, ...] = ()
     other_cause_vetoes: Tuple[Pattern, ...] = ()
@@ -209,6 +212,9 @@ class ScopeSpec:
             *self.other_subjects,
             *self.other_children,
             *self.other_not_patient,
+            *self.other_self_not_patient,
+            *self.other_outsiders,
+            *self.past_back_anchors,
             *self.other_child_causes,
             *self.other_vetoes,
             *self.other_cause_vetoes,
@@ -517,6 +523,9 @@ def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Scop
         other_subjects=group(others, "subjects"),
         other_children=group(others, "children"),
         other_not_patient=group(others, "not_patient"),
+        other_self_not_patient=group(others, "self_not_patient"),
+        other_outsiders=group(others, "outsiders"),
+        past_back_anchors=group(past, "back_anchors"),
         other_child_causes=group(others, "child_causes"),
         other_vetoes=group(others, "vetoes"),
         other_cause_vetoes=group(others, "cause_vetoes"),

@@ -8,7 +8,8 @@ inside a pair of quote marks (a quotation read out is one clause).
 * Past: a clause with a past ``anchor`` ("years ago", "in 2021", "back in March", "as a
   child", "my previous treatment"), or a ``recent_anchor`` ("last week", "a fortnight
   ago") in a message that says it resolved ("it stopped", "all cleared up"), is past
-  history, unless the message has a ``veto``
+  history (a clause opening with a ``back_anchor``, "..., that was ages ago", makes the
+  clause before it history too), unless the message has a ``veto``
   ("again", "still", "now", "since", "came back", "the same") that no ``neutral``
   pattern covers ("fine now", "can I still have"). Red-flag matches and temperature
   readings in a past clause are not escalated.
@@ -28,7 +29,11 @@ inside a pair of quote marks (a quotation read out is one clause).
   "I'm the patient", "can he still visit me?") or, for a young child, gives an everyday
   cause in the same clause ("teething", "after football"; ``child_causes``, only when
   no ``cause_veto`` such as a treatment word occurs). No ``veto`` may occur anywhere
-  ("he's on chemo", "his platelets", "ambulance", "me too"). Only the red-flag
+  ("he's on chemo", "his platelets", "ambulance", "me too"). A clause opening with
+  someone outside the household (``outsiders``: "my colleague has flu") needs no such
+  statement, and when the user says they are not (yet) on treatment
+  (``self_not_patient``: "I'm not on chemo, just lanreotide", "no treatment yet", "I
+  finished chemo six years ago") their own clauses are withdrawn too. Only the red-flag
   ``categories`` listed (infection-type signs: temperature, fever, a nosebleed ...) are
   withdrawn there; chest pain, breathing, a seizure ... still escalate.
 
@@ -104,6 +109,11 @@ class ScopeChecker:
         self._subjects = compiler.rule_set(spec.other_subjects, "other_subject")
         self._children = compiler.rule_set(spec.other_children, "other_child")
         self._not_patient = compiler.rule_set(spec.other_not_patient, "not_patient")
+        self._self_not_patient = compiler.rule_set(
+            spec.other_self_not_patient, "self_not_patient"
+        )
+        self._outsiders = compiler.rule_set(spec.other_outsiders, "outsider")
+        self._back = compiler.rule_set(spec.past_back_anchors, "back_anchor")
         self._causes = compiler.rule_set(spec.other_child_causes, "child_cause")
         self._other_vetoes = compiler.rule_set(spec.other_vetoes, "other_veto")
         self._cause_vetoes = compiler.rule_set(spec.other_cause_vetoes, "cause_veto")
@@ -122,6 +132,9 @@ class ScopeChecker:
             self._subjects,
             self._children,
             self._not_patient,
+            self._self_not_patient,
+            self._outsiders,
+            self._back,
             self._causes,
             self._other_vetoes,
             self._cause_vetoes,
@@ -186,32 +199,42 @@ class ScopeChecker:
         if not spec.other_categories or self._other_vetoes.run(doc, norms):
             return []
         not_patient = self._not_patient.run(doc, norms)
+        # the user says they are not (yet) on treatment: their own clauses too
+        itself = bool(self._self_not_patient.run(doc, norms))
         subjects = self._subjects.run(doc, norms)
-        if not subjects:
+        outsiders = {m[1] for m in self._outsiders.run(doc, norms)}
+        if not subjects and not outsiders and not itself:
             return []
         children = {m[1] for m in self._children.run(doc, norms)}
         causes = self._causes.run(doc, norms)
         if causes and self._cause_vetoes.run(doc, norms):
             causes = []
-        if not not_patient and not causes:
+        if not not_patient and not causes and not outsiders and not itself:
             return []
         spans: List[Span] = []
         previous = False  # the clause before was about someone else
         for start, end in self.clauses(doc):
             first = self._opening(doc, start, end)
-            if any(doc[i].norm_ in spec.other_first_person for i in range(start, end)):
-                previous = False
-                continue
-            if any(m[1] == first for m in subjects):
+            mine = any(
+                doc[i].norm_ in spec.other_first_person for i in range(start, end)
+            )
+            pronoun = first < end and doc[first].norm_ in spec.other_pronouns
+            if any(m[1] == first for m in subjects) or first in outsiders:
                 caused = first in children and any(start <= m[1] < end for m in causes)
-                previous = bool(not_patient) or caused
-                if previous:
-                    spans.append((start, end))
-            elif previous and first < end and doc[first].norm_ in spec.other_pronouns:
+                previous = not mine and (
+                    bool(not_patient) or caused or first in outsiders
+                )
+                withdrawn = previous
+            elif previous and pronoun and not mine:
                 # "he has a cold": the same person as the clause before
-                spans.append((start, end))
+                withdrawn = True
             else:
+                # the user's own clause, or one without a subject ("he" alone is not
+                # known not to be on treatment)
                 previous = False
+                withdrawn = itself and not pronoun
+            if withdrawn:
+                spans.append((start, end))
         return spans
 
     # -- past ----------------------------------------------------------------------------
@@ -219,6 +242,7 @@ class ScopeChecker:
         self, doc: Doc, norms: FrozenSet[str], negated: Negated | None
     ) -> List[Span]:
         anchors = self._anchors.run(doc, norms)
+        back = self._back.run(doc, norms)
         recent = self._recent.run(doc, norms)
         if recent:
             # "last week", "a fortnight ago": past only if it is said to be over
@@ -227,7 +251,7 @@ class ScopeChecker:
                 resolved = [m for m in resolved if not negated(doc, m[1])]
             if resolved:
                 anchors += recent
-        if not anchors:
+        if not anchors and not back:
             return []
         vetoes = self._past_vetoes.run(doc, norms)
         if vetoes:
@@ -236,9 +260,13 @@ class ScopeChecker:
                 neutral = [m for m in neutral if not negated(doc, m[1])]
             if not_excluded(vetoes, neutral):
                 return []
-        return [
-            (s, e) for s, e in self.clauses(doc) if any(s <= m[1] < e for m in anchors)
-        ]
+        clauses = self.clauses(doc)
+        past = [(s, e) for s, e in clauses if any(s <= m[1] < e for m in anchors)]
+        # "..., that was years ago": the clause before a back anchor is history too
+        for i, (s, e) in enumerate(clauses):
+            if any(m[1] == self._opening(doc, s, e) for m in back):
+                past += [c for c in clauses[max(i - 1, 0) : i + 1] if c not in past]
+        return sorted(past)
 
     # -- hypothetical --------------------------------------------------------------------
     def _hypothetical(self, doc: Doc, norms: FrozenSet[str]) -> List[Span]:
