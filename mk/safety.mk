@@ -64,8 +64,7 @@
 # over-escalations: two weather readings ("104F in Phoenix today", "100 degrees all week
 # in texas": the reading code, bot/components/temperature.py, decides those), and
 # breathlessness on running in someone not yet treated (breathing is never withdrawn).
-# scripts/eval_safety.py does not list dev-v6 yet (no gate): it was measured by adding
-# it to DEV_SUITES.
+# Gated like dev-v5 from 2026-12-03 (100% / 5% / 100%, English misread 0).
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
@@ -83,6 +82,10 @@
 # * After the dev-v5 round (2026-12-02, one run): v2 96.6% (286/296) / 8.9% (17/191) / 85.2%
 #   (46/54), English 2/484; v3 92.6% (225/243) / 16.2% (26/160) / 92.1% (35/38); v4 91.8%
 #   (168/183) / 6.8% (9/133) / 87.1% (27/31), English 0/329. Gates unchanged.
+# * After the dev-v6 round (2026-12-03, one run): v2 96.6% (286/296) / 8.4% (16/191) / 85.2%
+#   (46/54), English 2/484; v3 93.0% (226/243) / 15.0% (24/160) / 92.1% (35/38), English
+#   0/411; v4 91.8% (168/183) / 6.8% (9/133) / 87.1% (27/31), English 0/329. v3 gates raised
+#   to 92% / 16%.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
@@ -92,9 +95,11 @@ SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-cr
 	--dev-v4-red-flag-gate 1.0 --dev-v4-false-alarm-gate 0.05 --dev-v4-crisis-gate 1.0 \
 	--dev-v4-english-misread-gate 0 \
 	--dev-v5-red-flag-gate 1.0 --dev-v5-false-alarm-gate 0.05 --dev-v5-crisis-gate 1.0 \
-	--dev-v5-english-misread-gate 0
+	--dev-v5-english-misread-gate 0 \
+	--dev-v6-red-flag-gate 1.0 --dev-v6-false-alarm-gate 0.05 --dev-v6-crisis-gate 1.0 \
+	--dev-v6-english-misread-gate 0
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
-	--blind-v3-red-flag-gate 0.91 --blind-v3-false-alarm-gate 0.18 --blind-v3-crisis-gate 0.83 \
+	--blind-v3-red-flag-gate 0.92 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87
 
 test-safety: venv ## safety screen suites and gates (own + dev + blind v2, v3 and v4, blind aggregate only)

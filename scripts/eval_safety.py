@@ -11,8 +11,8 @@ Modes:
   so tuned against; ``tests/safety_dev/own/*.yml``: ours, written in batches from public
   helpline lists before each tuning round, then tuned against; ``tests/safety_dev/v3/``:
   written blind on 2026-12-02 as a development set; ``tests/safety_dev/v4/``: the same,
-  written blind later that day; ``tests/safety_dev/v5/``: the same, written blind
-  later again; ``--show-misses`` lists their misses); with
+  written blind later that day; ``tests/safety_dev/v5/`` and ``v6/``: the same, written
+  blind later again; ``--show-misses`` lists their misses); with
   ``--blind``, on the blind suites (``tests/safety_blind_v2/`` and
   ``tests/safety_blind_v3/``), with gates. ``--model`` adds the
   whole NLU of a trained model (classifier + screen), ungated. For the blind suites
@@ -65,6 +65,8 @@ DEV_V3_DIR = DEV_DIR / "v3"
 DEV_V4_DIR = DEV_DIR / "v4"
 # written blind on 2026-12-02 (later again) as a development set
 DEV_V5_DIR = DEV_DIR / "v5"
+# written blind on 2026-12-02 (last of that day) as a development set
+DEV_V6_DIR = DEV_DIR / "v6"
 # the blind sets: never read, never print their messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"
 BLIND_V3_DIR = REPO_ROOT / "tests" / "safety_blind_v3"
@@ -76,6 +78,7 @@ DEV_SUITES = {
     "dev-v3": DEV_V3_DIR,
     "dev-v4": DEV_V4_DIR,
     "dev-v5": DEV_V5_DIR,
+    "dev-v6": DEV_V6_DIR,
 }
 BLIND_SUITES = {
     "blind": BLIND_DIR,
