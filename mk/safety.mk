@@ -89,15 +89,9 @@
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
-SAFETY_DEV_GATES ?= --dev-red-flag-gate 1.0 --dev-false-alarm-gate 0.05 --dev-crisis-gate 1.0 \
-	--dev-own-red-flag-gate 1.0 --dev-own-false-alarm-gate 0.05 --dev-own-crisis-gate 1.0 \
-	--dev-v3-red-flag-gate 1.0 --dev-v3-false-alarm-gate 0.05 --dev-v3-crisis-gate 1.0 \
-	--dev-v4-red-flag-gate 1.0 --dev-v4-false-alarm-gate 0.05 --dev-v4-crisis-gate 1.0 \
-	--dev-v4-english-misread-gate 0 \
-	--dev-v5-red-flag-gate 1.0 --dev-v5-false-alarm-gate 0.05 --dev-v5-crisis-gate 1.0 \
-	--dev-v5-english-misread-gate 0 \
-	--dev-v6-red-flag-gate 1.0 --dev-v6-false-alarm-gate 0.05 --dev-v6-crisis-gate 1.0 \
-	--dev-v6-english-misread-gate 0
+# Dev suites (scripts/safety_suites.py DEV_SUITES) are gated at the targets by default
+# (100% / 5% / 100%, English misread 0); add per-suite options here only to relax one.
+SAFETY_DEV_GATES ?=
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
 	--blind-v3-red-flag-gate 0.92 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87

@@ -1,4 +1,4 @@
-"""scripts/eval_safety.py: the dev-v4 and dev-v5 suites and the English-read-as-other-language row.
+"""scripts/eval_safety.py and scripts/safety_suites.py: suites, default gates, English row.
 
 Plain functions over a temporary suite folder and a stub screen: no lexicon is built.
 """
@@ -32,13 +32,27 @@ def test_dev_v4_is_a_dev_suite_with_gate_options(eval_safety: ModuleType) -> Non
     assert "english-misread" in flags
 
 
-def test_dev_v5_is_a_dev_suite_gated_in_the_makefile(eval_safety: ModuleType) -> None:
-    assert eval_safety.DEV_SUITES["dev-v5"] == REPO_ROOT / "tests" / "safety_dev" / "v5"
+def test_every_dev_suite_is_gated_at_the_targets_by_default(
+    eval_safety: ModuleType,
+) -> None:
+    assert eval_safety.DEV_SUITES["dev-v6"] == REPO_ROOT / "tests" / "safety_dev" / "v6"
+    for label, folder in eval_safety.DEV_SUITES.items():
+        assert (folder / "red_flags.yml").exists(), label
+        assert eval_safety.default_gates(label) == eval_safety.TARGETS
+    assert eval_safety.TARGETS["english_misread_rate"] == 0.0
+    # the Makefile does not relax any dev suite
     makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
-    after = makefile.split("SAFETY_DEV_GATES ?=", 1)[1]
-    gates = after.split("SAFETY_BLIND_GATES", 1)[0]
-    for flag in ("red-flag", "false-alarm", "crisis", "english-misread"):
-        assert f"--dev-v5-{flag}-gate" in gates
+    dev = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
+    assert "--dev" not in dev
+
+
+def test_blind_suites_default_to_the_targets_without_the_english_gate(
+    eval_safety: ModuleType,
+) -> None:
+    for label in eval_safety.BLIND_SUITES:
+        gates = eval_safety.default_gates(label)
+        assert gates["english_misread_rate"] is None
+        assert gates["red_flag_recall"] == eval_safety.TARGETS["red_flag_recall"]
 
 
 def test_english_messages_default_to_english_in_false_alarm_files(
@@ -92,8 +106,8 @@ def test_english_misread_row_counts_english_read_as_other(
 
 
 def test_english_misread_gate_option(eval_safety: ModuleType) -> None:
-    # not gated unless the option is given (older suites keep their gates)
-    assert eval_safety.GATES["english_misread_rate"] is None
+    # blind suites: not gated unless the option is given
+    assert eval_safety.default_gates("blind")["english_misread_rate"] is None
     with pytest.raises(SystemExit):
         # --dev-v4-english-misread-gate takes a number
         eval_safety.main(["--dev-v4-english-misread-gate", "none"])
