@@ -65,6 +65,36 @@
 # in texas": the reading code, bot/components/temperature.py, decides those), and
 # breathlessness on running in someone not yet treated (breathing is never withdrawn).
 # Gated like dev-v5 from 2026-12-03 (100% / 5% / 100%, English misread 0).
+# Dev v7 (tests/safety_dev/v7/, written blind on 2026-12-03 by another helper, 46 of its
+# 212 red flags in 13 other languages, then tuned on): first run (commit baa3b51, before
+# any change) 89.2% (189/212) / 10.9% (23/211) / 77.8% (28/36), red flag + crisis 50%
+# (2/4), English read as another language 0/415; after one round of general families
+# (2026-12-03) 100% (212/212) / 2.8% (6/211) / 100% (36/36), red flag + crisis 100%,
+# English 0/415. Families: red flags: a body compared to a heater, rigoring, SOB, getting
+# the breath back, can't finish a sentence, breathing through a straw, a low pulse-oximeter
+# reading, "I'm puffing", breathing that feels odd, clutching the chest, a count given as
+# a range, can't leave the loo, runny every hour, not seeming oneself, calling people by
+# the wrong name, not knowing where one is, newly agitated, stiff and twitching, throat or
+# jaw spasm, sight lost in one eye; Italian, Turkish, romanised Urdu/Hindi, Romanian and
+# Dutch wordings of breathlessness, swelling, confusion, jaundice, fainting and a swollen
+# leg; crisis: "I don't want to be here.", letting it happen, stopping everything and
+# going, "has a plan", "in case I do something tonight", letters "in case", giving up ...
+# on life, nobody noticing if I wasn't here, standing on a bridge for a long time, the
+# point of living, "I'd take them all", French "mettre fin à mes jours"; false alarms:
+# "sorry if" is not a hypothetical, a symptom listed after "not" ("not dizzy or faint"),
+# "would 100.4F be the cut off" ("#" now also matches a number with its unit stuck on),
+# "watch for 37.5" (a threshold), a named past day with a resolution ("on tuesday ...
+# stopped, nothing since"), "back to normal", "discharged", "gp checked", "just piles",
+# 111 and 112 are phone numbers, "degrees here in Seville", shower / bath / yoga
+# temperatures, "fever pitch", a word discussed as a word, "The Suicide Squad", "I'd
+# rather die than watch ...", frames for "is X caused by the chemo or the tumour" and
+# "will I faint when ...". Left as over-escalations: "not that I have it" after a
+# side-effect question, "say my husband got the shivers", "what if I get a fever while
+# I'm there" (the "I'm" soft veto), a nurse's advice from last year told to a husband,
+# a bruise from a stubbed toe (a cause-of-bruise exclusion would hide "I haven't knocked
+# it but I'm bruised"), the Polish word for fever. The other dev suites after that round:
+# unchanged (dev 1.5%, dev-own 2.8%, dev-v3 0.6%, dev-v4 1.2%, dev-v5 0.0%, dev-v6 1.6%
+# false alarms; 100% recall everywhere); own 1.2% (1/84).
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
@@ -86,15 +116,19 @@
 #   (46/54), English 2/484; v3 93.0% (226/243) / 15.0% (24/160) / 92.1% (35/38), English
 #   0/411; v4 91.8% (168/183) / 6.8% (9/133) / 87.1% (27/31), English 0/329. v3 gates raised
 #   to 92% / 16%.
+# * After the dev-v7 round (2026-12-03, one run): v2 97.0% (287/296) / 8.4% (16/191) / 85.2%
+#   (46/54), English 2/484; v3 93.8% (228/243) / 15.0% (24/160) / 94.7% (36/38), red flag +
+#   crisis 83.3% (5/6), English 0/411; v4 92.3% (169/183) / 5.3% (7/133) / 87.1% (27/31),
+#   English 0/329. Gates raised: v2 96.5% / 8.5% / 85%, v3 93%, v4 92% / 6%.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
 # Dev suites (scripts/safety_suites.py DEV_SUITES) are gated at the targets by default
 # (100% / 5% / 100%, English misread 0); add per-suite options here only to relax one.
 SAFETY_DEV_GATES ?=
-SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.96 --blind-false-alarm-gate 0.09 --blind-crisis-gate 0.81 \
-	--blind-v3-red-flag-gate 0.92 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
-	--blind-v4-red-flag-gate 0.91 --blind-v4-false-alarm-gate 0.07 --blind-v4-crisis-gate 0.87
+SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.965 --blind-false-alarm-gate 0.085 --blind-crisis-gate 0.85 \
+	--blind-v3-red-flag-gate 0.93 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
+	--blind-v4-red-flag-gate 0.92 --blind-v4-false-alarm-gate 0.06 --blind-v4-crisis-gate 0.87
 
 test-safety: venv ## safety screen suites and gates (own + dev + blind v2, v3 and v4, blind aggregate only)
 	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)

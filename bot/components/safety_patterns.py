@@ -35,6 +35,13 @@ from spacy.tokens import Doc
 from bot.components.safety_lexicon import LexiconError, Pattern
 from bot.components.safety_text import normalise_text
 
+# What "#" matches: a number-like token, or a reading with its unit stuck to it
+# ("100.4f", "38c", "38.5°c"), which the tokenizer keeps as one token.
+NUMBER_TOKENS: Tuple[List[Dict[str, Any]], ...] = (
+    [{"LIKE_NUM": True}],
+    [{"NORM": {"REGEX": r"^\d{2,3}(?:[.,]\d{1,2})?°?[cf]$"}}],
+)
+
 # (label, start token, end token, pattern id)
 Match = Tuple[str, int, int, str]
 
@@ -154,7 +161,7 @@ class PatternCompiler:
                 options.append([[{"OP": "?"}]])
                 continue
             if group == "#":
-                options.append([[{"LIKE_NUM": True}]])
+                options.append(list(NUMBER_TOKENS))
                 continue
             words = [alt for alt in group.split("|") if alt != "#"]
             number = len(words) < len(group.split("|"))
@@ -167,7 +174,7 @@ class PatternCompiler:
             if number:
                 if optional:
                     raise ValueError("an optional group cannot contain a number (#)")
-                variants.append([{"LIKE_NUM": True}])
+                variants += NUMBER_TOKENS
             if singles:
                 spec: Dict[str, Any] = {"NORM": {"IN": singles}}
                 if optional and not multis:

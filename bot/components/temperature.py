@@ -46,14 +46,19 @@ _NUMBER_RE = re.compile(
 _SPOKEN_DECIMAL_RE = re.compile(
     r"(?<![a-z0-9.,/])(\d{2,3})\s+point\s+(\d{1,2})(?![\d/]|[.,:]\d)"
 )
-# "it's 38 degrees in Madrid", "101 degrees in Phoenix": degrees in a named place (not
+# "it's 38 degrees (here) in Madrid", "101 degrees in Phoenix": degrees in a named place (not
 # "in my ear", "in the night") are the weather, and "bath water" is water, unless a body
 # word says otherwise.
 _DEGREES_IN_PLACE_RE = re.compile(
-    r"(?:deg|degs|degree|degrees|°\s*[cf]?)\s+(?:in|at)\s+"
+    r"(?:deg|degs|degree|degrees|°\s*[cf]?)\s+(?:(?:out\s+)?here\s+|today\s+)?(?:in|at)\s+"
     r"(?!(?:my|his|her|their|our|your|the|a|an|this|that|bed|hospital|clinic|night|"
     r"morning|evening|afternoon|ear|mouth|armpit|home|work|him|me|them|us)\b)[a-z]"
     r"|\b(?:bath|hot|paddling)\s+(?:water|tub)\b"
+    # "is 40 degrees too hot for a shower", "hot yoga at 40 degrees": water or a room
+    r"|\b(?:shower|showers|bath|baths|yoga|sauna|steam\s+room)\b[^.!?]{0,30}?"
+    r"\b\d{2,3}(?:[.,]\d{1,2})?\s*(?:°|deg|degs|degree|degrees)"
+    r"|\b\d{2,3}(?:[.,]\d{1,2})?\s*(?:°|deg|degs|degree|degrees)\b[^.!?]{0,30}?"
+    r"\b(?:shower|showers|bath|baths|yoga|sauna|steam\s+room)\b"
 )
 # Clock times ("10:35", "7:05pm") are blanked out before looking for numbers.
 _TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
@@ -79,6 +84,9 @@ ENVIRONMENT_WORDS: FrozenSet[str] = _words(
     " sunburnt suncream sunscreen spf cool holiday holidays abroad summer hotel flight"
     " travel travelling traveling burned burnt tan tanning bathwater jacuzzi sauna"
 )
+# Phone numbers of health services ("ring the ward or 111"): never a reading without a
+# unit, although 111 and 112 lie in the Fahrenheit range.
+SERVICE_NUMBERS: FrozenSet[str] = _words("111 112")
 NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
     "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
     " year years age aged am i'm im turned turning born dose doses weight weigh weighs"
@@ -192,6 +200,8 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
         else:
             continue
         if not explicit:
+            if raw in SERVICE_NUMBERS:
+                continue
             if _labelled_as_something_else(normalised, match):
                 continue
             if not (has_context or has_decimal or bare):

@@ -82,6 +82,9 @@ HIGH = [
     "thermometer says 38 point 4",
     "39 degrees in my ear and shivery",
     "had a warm bath but still 38.9",
+    "temp 38.6, should I call 111?",
+    "38.4 after my shower, shivering",
+    "had a hot shower but still 38.9",
 ]
 
 # Numbers that are not temperatures, several of them in the low range.
@@ -107,6 +110,11 @@ NOT_TEMPERATURES = [
     "my appointment is at 10:35",
     "it's 39 degrees in lisbon this week",
     "the bath water is 38 degrees",
+    "if it gets worse do we ring the ward or 111",
+    "is 112 the emergency number in Spain?",
+    "it's 40 degrees here in Athens, can I walk to the shops on capecitabine?",
+    "is 40 degrees too hot for a shower on chemo?",
+    "hot yoga is 38 degrees, is that ok on treatment?",
 ]
 
 UNWELL = [

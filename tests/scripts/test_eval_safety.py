@@ -35,7 +35,7 @@ def test_dev_v4_is_a_dev_suite_with_gate_options(eval_safety: ModuleType) -> Non
 def test_every_dev_suite_is_gated_at_the_targets_by_default(
     eval_safety: ModuleType,
 ) -> None:
-    assert eval_safety.DEV_SUITES["dev-v6"] == REPO_ROOT / "tests" / "safety_dev" / "v6"
+    assert eval_safety.DEV_SUITES["dev-v7"] == REPO_ROOT / "tests" / "safety_dev" / "v7"
     for label, folder in eval_safety.DEV_SUITES.items():
         assert (folder / "red_flags.yml").exists(), label
         assert eval_safety.default_gates(label) == eval_safety.TARGETS
