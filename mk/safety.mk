@@ -95,6 +95,32 @@
 # it but I'm bruised"), the Polish word for fever. The other dev suites after that round:
 # unchanged (dev 1.5%, dev-own 2.8%, dev-v3 0.6%, dev-v4 1.2%, dev-v5 0.0%, dev-v6 1.6%
 # false alarms; 100% recall everywhere); own 1.2% (1/84).
+# Dev v8 (tests/safety_dev/v8/, written blind on 2026-12-03 by another helper, 42 of its
+# 208 red flags in 16 other languages, then tuned on): first run (after the v7 round)
+# 84.6% (176/208) / 12.9% (26/201) / 55.9% (19/34), red flag + crisis 3/5, English 0/406;
+# after one round (2026-12-03) 100% (208/208) / 4.0% (8/201) / 100% (34/34), red flag +
+# crisis 5/5, English 0/406. Families: temperatures in words ("a hundred and one point
+# two", "three eight point five": bot/components/temperature.py), "forehead" as a
+# temperature word, a flatmate or friend who is on chemo, exertion breathlessness ("can't
+# get up the stairs without stopping"), a low oximeter reading a few words on, crushing
+# chest, counts written "4x", brought up / spewing / bile / "sick sick sick", an upset
+# tummy with a count, drinks coming back, dehydration (tea-coloured wee, hardly peeing,
+# sunken eyes, dried out), can't think straight, mustard-coloured eyes, a calf pain that
+# won't go, a puffy face in an infusion, rigors after a line flush, black-and-blue,
+# a nose that won't stop, waking on the floor, a swollen hard tummy; Polish, Chinese,
+# Greek and Swedish wordings; crisis: hoping it kills me, not waking up, "not just the
+# chemo", "how many would it take", letters "just in case", giving things away, the
+# point of waking up, a multi-storey, "don't talk me out of it", goodbyes tonight, kms,
+# unalive, keeping myself safe, "finish it myself", "she'd be free if I was gone",
+# self-harm that "helps"; false alarms: "if I start being sick", "like the nurse
+# warned", childhood or an age as past, "turned out to be reflux, all good", the user as
+# the one on chemo ("im the one on chemo", "while on chemo"), visitors, "haemorrhaging
+# money", the word febrile, song titles, paper cuts and shaving nicks, "the fever cut
+# off". Left as over-escalations: a friend on chemo with a fever asked about in general,
+# a colleague who collapsed, someone struggling to breathe in the waiting room
+# (breathing is never withdrawn), washing sheets at 40, "37.5 or 38?", "yellow eyes ...
+# nope, all white", a stubbed toe bleeding a bit, bleeding after a blood test asked
+# about. The other dev suites after that round: unchanged (dev-v4 1.2%, others as above).
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after
@@ -120,13 +146,15 @@
 #   (46/54), English 2/484; v3 93.8% (228/243) / 15.0% (24/160) / 94.7% (36/38), red flag +
 #   crisis 83.3% (5/6), English 0/411; v4 92.3% (169/183) / 5.3% (7/133) / 87.1% (27/31),
 #   English 0/329. Gates raised: v2 96.5% / 8.5% / 85%, v3 93%, v4 92% / 6%.
+# * After the dev-v8 round (2026-12-03, one run): v2 97.0% / 8.4% / 90.7% (49/54), v3
+#   93.8% / 15.0% / 94.7%, v4 92.3% / 5.3% / 87.1%; English unchanged. v2 crisis gate 90%.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
 # Dev suites (scripts/safety_suites.py DEV_SUITES) are gated at the targets by default
 # (100% / 5% / 100%, English misread 0); add per-suite options here only to relax one.
 SAFETY_DEV_GATES ?=
-SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.965 --blind-false-alarm-gate 0.085 --blind-crisis-gate 0.85 \
+SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.965 --blind-false-alarm-gate 0.085 --blind-crisis-gate 0.90 \
 	--blind-v3-red-flag-gate 0.93 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.92 --blind-v4-false-alarm-gate 0.06 --blind-v4-crisis-gate 0.87
 

@@ -60,6 +60,59 @@ _DEGREES_IN_PLACE_RE = re.compile(
     r"|\b\d{2,3}(?:[.,]\d{1,2})?\s*(?:°|deg|degs|degree|degrees)\b[^.!?]{0,30}?"
     r"\b(?:shower|showers|bath|baths|yoga|sauna|steam\s+room)\b"
 )
+# Temperatures said in words: "thirty eight point five", "a hundred and one point two",
+# "three eight point five" (digits one by one). Rewritten as digits, padded to the same
+# length so that offsets still match the message.
+_DIGIT_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_DIGIT = "(" + "|".join(_DIGIT_WORDS) + r"|\d)"
+_POINT = rf"(?:\s+point\s+{_DIGIT})?"
+_SPOKEN_NUMBER_RES = (
+    # thirty eight (point five)
+    (re.compile(rf"\b(thirty|forty)[\s-]+{_DIGIT}\b{_POINT}"), "tens"),
+    # (a) hundred (and) one (point two)
+    (
+        re.compile(rf"\b(?:(?:a|one)\s+)?hundred\s+(?:and\s+)?{_DIGIT}\b{_POINT}"),
+        "hundred",
+    ),
+    # three eight point five
+    (re.compile(rf"\b(three|four)\s+{_DIGIT}\s+point\s+{_DIGIT}\b"), "digits"),
+)
+
+
+def _digit(word: str) -> str:
+    return str(_DIGIT_WORDS[word]) if word in _DIGIT_WORDS else word
+
+
+def _spoken_numbers(text: str) -> str:
+    """Temperatures said in words rewritten as digits, keeping the text's length."""
+
+    def tens(match: re.Match) -> str:
+        first = "3" if match.group(1) == "thirty" else "4"
+        value = first + _digit(match.group(2))
+        if match.group(3):
+            value += "." + _digit(match.group(3))
+        return value.ljust(len(match.group()))
+
+    def hundred(match: re.Match) -> str:
+        value = "10" + _digit(match.group(1))
+        if match.group(2):
+            value += "." + _digit(match.group(2))
+        return value.ljust(len(match.group()))
+
+    def digits(match: re.Match) -> str:
+        value = _digit(match.group(1)) + _digit(match.group(2))
+        value += "." + _digit(match.group(3))
+        return value.ljust(len(match.group()))
+
+    replace = {"tens": tens, "hundred": hundred, "digits": digits}
+    for regex, kind in _SPOKEN_NUMBER_RES:
+        text = regex.sub(replace[kind], text)
+    return text
+
+
 # Clock times ("10:35", "7:05pm") are blanked out before looking for numbers.
 _TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
 _WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
@@ -68,7 +121,7 @@ _WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
 TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
     "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
     " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
-    " fievre fiebre fieber febbre febre koorts goraczka calentura"
+    " fievre fiebre fieber febbre febre koorts goraczka calentura forehead armpit underarm"
 )
 # Words that make a number between 34 and the low threshold a LOW body temperature.
 # Not "degrees" or "hot": "35 degrees and hot outside" is the weather.
@@ -165,6 +218,7 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
     readings: List[Reading] = []
     # Same length, so offsets still match the message.
     normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
+    normalised = _spoken_numbers(normalised)
     normalised = _SPOKEN_DECIMAL_RE.sub(
         lambda m: f"{m.group(1)}.{m.group(2)}".ljust(len(m.group())), normalised
     )

@@ -85,6 +85,9 @@ HIGH = [
     "temp 38.6, should I call 111?",
     "38.4 after my shower, shivering",
     "had a hot shower but still 38.9",
+    "thirty eight point six and shivery",
+    "a hundred and two on the thermometer",
+    "three nine point one",
 ]
 
 # Numbers that are not temperatures, several of them in the low range.
@@ -114,6 +117,8 @@ NOT_TEMPERATURES = [
     "is 112 the emergency number in Spain?",
     "it's 40 degrees here in Athens, can I walk to the shops on capecitabine?",
     "is 40 degrees too hot for a shower on chemo?",
+    "room one hundred and one at the day unit",
+    "I'm forty one and on capecitabine",
     "hot yoga is 38 degrees, is that ok on treatment?",
 ]
 
