@@ -121,6 +121,25 @@
 # (breathing is never withdrawn), washing sheets at 40, "37.5 or 38?", "yellow eyes ...
 # nope, all white", a stubbed toe bleeding a bit, bleeding after a blood test asked
 # about. The other dev suites after that round: unchanged (dev-v4 1.2%, others as above).
+# Dev v9 (tests/safety_dev/v9/, written blind on 2026-12-03 by another helper; 151 red
+# flags incl. 34 in 20 other languages, 151 false alarms, 35 crisis): first run (after the
+# v8 round) 82.1% (124/151) / 7.9% (12/151) / 53.8% (14/26), red flag + crisis 3/4;
+# after one short round (2026-12-03) 100% / 3.3% (5/151) / 100%, English 0/299. Families:
+# "one hundred point eight", "the number says 39", thermometers (plural), feeling wrong,
+# coming round after seconds, puffing like a train, breathing gone tight, blood in the
+# bowl, coughing up blood, tarry stools, trots / loose motions / the loo with a count,
+# living in the bathroom, "runs won't stop", thinking they're back at work, gone vacant,
+# not recognising family, the whites of the eyes yellow, redness spreading from a line;
+# French, Italian, Swedish, Vietnamese, Greek, Japanese, Korean and Chinese wordings;
+# crisis: letting it take me, squirrelling away medicines, letters "for after", "do
+# myself in", the razor out again, "thinking how easy", tablets lined up by the bed, the
+# least painful way to check out, six foot under, not wanting to exist, "the night I
+# finish it", "kms fr"; false alarms: a past reading with "avoid it again", "I was fine"
+# and "they gave me piriton" as resolutions, "bank balance haemorrhaging", a cold sweat
+# from shopping, "37.5 or 38 the cut off", "what counts as a fever", a lab value that
+# "came back at 100.5". Left: asthma breathlessness in a wife who is not the patient
+# (breathing is never withdrawn), "giving me a seizure" about paperwork, 40 degrees in a
+# car, "feed a cold, starve a fever". Blind figures unchanged by this round.
 # Blind suites: the targets were NOT reached. Gates just under the latest figures: they catch
 # regressions; they are not the targets (100% / 5% / 100%).
 # * v2 (tests/safety_blind_v2/): first measurement (2026-12-01) 85.8% / 17.8% / 74.1%; after

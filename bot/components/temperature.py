@@ -74,7 +74,7 @@ _SPOKEN_NUMBER_RES = (
     (re.compile(rf"\b(thirty|forty)[\s-]+{_DIGIT}\b{_POINT}"), "tens"),
     # (a) hundred (and) one (point two)
     (
-        re.compile(rf"\b(?:(?:a|one)\s+)?hundred\s+(?:and\s+)?{_DIGIT}\b{_POINT}"),
+        re.compile(rf"\b(?:(?:a|one)\s+)?hundred(?:\s+(?:and\s+)?{_DIGIT}\b)?{_POINT}"),
         "hundred",
     ),
     # three eight point five
@@ -97,7 +97,7 @@ def _spoken_numbers(text: str) -> str:
         return value.ljust(len(match.group()))
 
     def hundred(match: re.Match) -> str:
-        value = "10" + _digit(match.group(1))
+        value = "10" + _digit(match.group(1) or "0")
         if match.group(2):
             value += "." + _digit(match.group(2))
         return value.ljust(len(match.group()))
@@ -122,6 +122,7 @@ TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
     "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
     " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
     " fievre fiebre fieber febbre febre koorts goraczka calentura forehead armpit underarm"
+    " thermometers"
 )
 # Words that make a number between 34 and the low threshold a LOW body temperature.
 # Not "degrees" or "hot": "35 degrees and hot outside" is the weather.
@@ -159,7 +160,7 @@ NON_TEMP_FOLLOWING: FrozenSet[str] = _words(
 )
 _PREVIOUS_FILLERS: FrozenSet[str] = _words(
     "of is was at about around approx approximately roughly now currently reads read"
-    " just only a be been s it's its it"
+    " just only a be been s it's its it came back returned"
 )
 FAHRENHEIT_RANGE = (90.0, 113.0)
 CELSIUS_RANGE = (34.0, 45.0)

@@ -88,6 +88,7 @@ HIGH = [
     "thirty eight point six and shivery",
     "a hundred and two on the thermometer",
     "three nine point one",
+    "one hundred point six, on capecitabine",
 ]
 
 # Numbers that are not temperatures, several of them in the low range.
@@ -119,6 +120,7 @@ NOT_TEMPERATURES = [
     "is 40 degrees too hot for a shower on chemo?",
     "room one hundred and one at the day unit",
     "I'm forty one and on capecitabine",
+    "my chromogranin came back at 100.5, what does it mean",
     "hot yoga is 38 degrees, is that ok on treatment?",
 ]
 
