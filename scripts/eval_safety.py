@@ -7,9 +7,9 @@ Modes:
   turns of ``tests/conversations/safety_red_flags.yml`` and the ``RED_FLAGS`` of
   ``tests/components/test_safety.py``; the crisis turns of ``safety_crisis.yml``;
   ``tests/safety/false_alarms.yml``); with ``--dev``, on the development suites
-  (``scripts.safety_suites.DEV_SUITES``: ``tests/safety_dev/`` and its ``own/``, ``v3/``
-  to ``v7/``; all tuned against, so development sets; ``--show-misses`` lists their
-  misses); with
+  (``scripts.safety_suites.DEV_SUITES``: ``tests/safety_dev/``, its ``own/`` and its
+  numbered sets from ``v3/`` on; all tuned against, so development sets;
+  ``--show-misses`` lists their misses); with
   ``--blind``, on the blind suites (``tests/safety_blind_v2/``, ``v3/`` and ``v4/``),
   with gates. Own and dev suites are gated at the issue's targets unless an option says
   otherwise; the blind suites get their gates from mk/safety.mk. ``--model`` adds the

@@ -69,47 +69,49 @@ _DIGIT_WORDS = {
 }  # fmt: skip
 _DIGIT = "(" + "|".join(_DIGIT_WORDS) + r"|\d)"
 _POINT = rf"(?:\s+point\s+{_DIGIT})?"
-_SPOKEN_NUMBER_RES = (
-    # thirty eight (point five)
-    (re.compile(rf"\b(thirty|forty)[\s-]+{_DIGIT}\b{_POINT}"), "tens"),
-    # (a) hundred (and) one (point two)
-    (
-        re.compile(rf"\b(?:(?:a|one)\s+)?hundred(?:\s+(?:and\s+)?{_DIGIT}\b)?{_POINT}"),
-        "hundred",
-    ),
-    # three eight point five
-    (re.compile(rf"\b(three|four)\s+{_DIGIT}\s+point\s+{_DIGIT}\b"), "digits"),
-)
 
 
 def _digit(word: str) -> str:
     return str(_DIGIT_WORDS[word]) if word in _DIGIT_WORDS else word
 
 
+def _decimal(match: re.Match, whole: str, group: int) -> str:
+    """``whole`` plus the spoken decimal in ``group`` (if said), padded to the match."""
+    if match.group(group):
+        whole += "." + _digit(match.group(group))
+    return whole.ljust(len(match.group()))
+
+
+def _tens(match: re.Match) -> str:
+    first = "3" if match.group(1) == "thirty" else "4"
+    return _decimal(match, first + _digit(match.group(2)), 3)
+
+
+def _hundred(match: re.Match) -> str:
+    return _decimal(match, "10" + _digit(match.group(1) or "0"), 2)
+
+
+def _digits(match: re.Match) -> str:
+    return _decimal(match, _digit(match.group(1)) + _digit(match.group(2)), 3)
+
+
+_SPOKEN_NUMBER_RES = (
+    # thirty eight (point five)
+    (re.compile(rf"\b(thirty|forty)[\s-]+{_DIGIT}\b{_POINT}"), _tens),
+    # (a) hundred (and) one (point two)
+    (
+        re.compile(rf"\b(?:(?:a|one)\s+)?hundred(?:\s+(?:and\s+)?{_DIGIT}\b)?{_POINT}"),
+        _hundred,
+    ),
+    # three eight point five
+    (re.compile(rf"\b(three|four)\s+{_DIGIT}\s+point\s+{_DIGIT}\b"), _digits),
+)
+
+
 def _spoken_numbers(text: str) -> str:
     """Temperatures said in words rewritten as digits, keeping the text's length."""
-
-    def tens(match: re.Match) -> str:
-        first = "3" if match.group(1) == "thirty" else "4"
-        value = first + _digit(match.group(2))
-        if match.group(3):
-            value += "." + _digit(match.group(3))
-        return value.ljust(len(match.group()))
-
-    def hundred(match: re.Match) -> str:
-        value = "10" + _digit(match.group(1) or "0")
-        if match.group(2):
-            value += "." + _digit(match.group(2))
-        return value.ljust(len(match.group()))
-
-    def digits(match: re.Match) -> str:
-        value = _digit(match.group(1)) + _digit(match.group(2))
-        value += "." + _digit(match.group(3))
-        return value.ljust(len(match.group()))
-
-    replace = {"tens": tens, "hundred": hundred, "digits": digits}
-    for regex, kind in _SPOKEN_NUMBER_RES:
-        text = regex.sub(replace[kind], text)
+    for regex, rewrite in _SPOKEN_NUMBER_RES:
+        text = regex.sub(rewrite, text)
     return text
 
 
