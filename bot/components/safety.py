@@ -14,9 +14,12 @@ a fever, bleeding, suicide or a dose gets the safe answer:
 3. Personal treatment decisions (doses, missed doses, stopping or delaying, other
    medicines, "is it right for me", prognosis, own results) -> ``ask_personal_advice``.
 4. Otherwise, messages not in English -> ``other_language``.
-5. The reverse check: if the classifier itself chose ``red_flag`` or ``crisis`` but the
+5. The reverse checks: if the classifier itself chose ``red_flag`` or ``crisis`` but the
    screen found nothing and the message has no content words at all (``{{7*7}}``,
-   ``500 or 1000``), the prediction becomes ``nlu_fallback``.
+   ``500 or 1000``), the prediction becomes ``nlu_fallback``. If the classifier chose
+   ``red_flag`` below ``classifier_overrules_screen_at`` while the screen found evidence
+   against a red flag (a negated symptom, a symptom asked about as a topic, a normal
+   reading), the classifier's next intent answers, with the one-line safety reminder.
 
 The wording lives in the reviewed lexicon ``config/safety/*.yml`` (loaded by
 ``bot/components/safety_lexicon.py``); the engine is split by concern:
@@ -73,6 +76,7 @@ SAFETY_INTENTS: FrozenSet[str] = frozenset(
 )
 NO_CONTENT_REASON = "no_content"
 NORMAL_READING_REASON = "normal_temperature_reading"
+RULED_OUT_REASON = "screen_ruled_out_red_flag"
 SAFETY_KEY = "safety"
 SYMPTOM_MENTION_KEY = "symptom_mention"
 
@@ -161,7 +165,10 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
     Put it LAST in the pipeline (after ``FallbackClassifier``). Config:
     ``settings_path`` (default: ``$NETCHEMO_SETTINGS`` or ``config/safety.yml``; read
     when the model is loaded, so a changed threshold needs a restart, not a retrain),
-    ``detect_other_language`` and ``detect_personal_advice`` (both default ``True``).
+    ``detect_other_language`` and ``detect_personal_advice`` (both default ``True``),
+    ``classifier_overrules_screen_at`` (default 0.9: the classifier's own ``red_flag``
+    stands against the screen's evidence of no red flag only at this confidence or
+    above) and ``small_talk_intents`` (never put in place of a withdrawn red flag).
     """
 
     @staticmethod
@@ -171,12 +178,25 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
             "settings_path": None,
             "detect_other_language": True,
             "detect_personal_advice": True,
+            "classifier_overrules_screen_at": 0.9,
+            "small_talk_intents": [],
         }
 
     def __init__(self, config: Dict[str, Any], screen: SafetyScreen) -> None:
         """Wrap a compiled :class:`SafetyScreen`."""
         self.component_config = config
         self._screen = screen
+        self._overrules_at = float(
+            config.get(
+                "classifier_overrules_screen_at",
+                self.get_default_config()["classifier_overrules_screen_at"],
+            )
+        )
+        self._not_next: FrozenSet[str] = (
+            SAFETY_INTENTS
+            | {INTENT_OTHER_LANGUAGE}
+            | frozenset(config.get("small_talk_intents") or ())
+        )
 
     @classmethod
     def create(
@@ -253,6 +273,22 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     drop=SAFETY_INTENTS,
                     symptom_mention=True,
                 )
+            elif (
+                previous == INTENT_RED_FLAG
+                and result.rules_out_red_flag
+                and self._confidence(message) < self._overrules_at
+            ):
+                # The classifier alone, and unsure, chose red_flag where the screen
+                # read the symptom as negated ("no fever, just asking"), as a topic
+                # ("is a high temperature common with ...") or as a normal reading:
+                # the screen's evidence wins, the answer keeps the safety reminder.
+                self._force_intent(
+                    message,
+                    self._next_intent(message),
+                    [RULED_OUT_REASON],
+                    drop=SAFETY_INTENTS,
+                    symptom_mention=True,
+                )
             elif result.symptom_mention:
                 message.set(
                     SAFETY_KEY,
@@ -266,11 +302,18 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
         return messages
 
     @staticmethod
-    def _next_intent(message: Message) -> str:
-        """The classifier's best intent that is not a safety intent (or nlu_fallback)."""
+    def _confidence(message: Message) -> float:
+        """The classifier's confidence in its chosen intent (0 if there is none)."""
+        intent = message.get(INTENT) or {}
+        return float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+
+    def _next_intent(self, message: Message) -> str:
+        """The classifier's best intent in place of a withdrawn red flag: not a safety
+        intent, not ``other_language`` and not small talk (a message about a symptom
+        never gets "goodbye"); ``nlu_fallback`` if there is none."""
         for entry in message.get(INTENT_RANKING_KEY) or []:
             name = entry.get(INTENT_NAME_KEY)
-            if name and name not in SAFETY_INTENTS and name != INTENT_OTHER_LANGUAGE:
+            if name and name not in self._not_next:
                 return str(name)
         return DEFAULT_NLU_FALLBACK_INTENT_NAME
 

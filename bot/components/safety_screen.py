@@ -71,6 +71,9 @@ class SafetyResult:
         symptom_mention: no red flag or crisis, but the message is about a symptom
             (a frame, a negation, a normal reading or a symptom word): the answer gets
             the one-line safety reminder.
+        symptom_words: the symptom words of the message (``topic_frames.yml``).
+        words_ruled_out: there are symptom words, and each one is negated or in a past,
+            hypothetical or someone else's clause ("no vomiting this cycle").
     """
 
     red_flags: Tuple[str, ...] = ()
@@ -83,6 +86,7 @@ class SafetyResult:
     normal_reading: bool = False
     symptom_mention: bool = False
     symptom_words: Tuple[str, ...] = ()
+    words_ruled_out: bool = False
 
     @property
     def only_normal_temperature(self) -> bool:
@@ -96,6 +100,24 @@ class SafetyResult:
             and not self.negated
             and set(self.mentioned) <= {TEMPERATURE_MENTION}
             and set(self.symptom_words) <= TEMPERATURE_WORDS
+        )
+
+    @property
+    def rules_out_red_flag(self) -> bool:
+        """No red flag or crisis, and positive evidence against one: a symptom that
+        is negated ("no fever"), asked about as a topic (a topic frame), a normal
+        temperature reading, or symptom words all negated or out of the present. (A
+        bare symptom word is no such evidence, nor a number read as the weather: the
+        rest of the message may still say the person is unwell.)"""
+        return (
+            not self.red_flags
+            and not self.crisis
+            and bool(
+                self.negated
+                or self.mentioned
+                or self.normal_reading
+                or self.words_ruled_out
+            )
         )
 
     @property
@@ -447,8 +469,9 @@ class SafetyScreen:
         norms = frozenset(t.norm_ for t in doc)
         matches, negated = self._red_flags(doc, norms)
         readings = find_readings(normalised, norms)
+        words = norms & self.lexicon.frames.symptom_words
         scopes = Scopes()
-        if matches or readings:
+        if matches or readings or words:
             scopes = self._scope.scopes(doc, norms, self._negated)
         others = self.lexicon.scopes.other_categories
         red = {
@@ -528,7 +551,6 @@ class SafetyScreen:
         if not red and not crisis and not personal and self.detect_other_language:
             other = self.is_other_language(text)
         mentioned -= red
-        words = norms & self.lexicon.frames.symptom_words
         symptom_mention = (
             not red
             and not crisis
@@ -545,4 +567,14 @@ class SafetyScreen:
             normal_reading=normal_reading,
             symptom_mention=symptom_mention,
             symptom_words=tuple(sorted(words)),
+            words_ruled_out=bool(words) and self._words_ruled_out(doc, words, scopes),
+        )
+
+    def _words_ruled_out(self, doc: Doc, words: FrozenSet[str], scopes: Scopes) -> bool:
+        """True if every symptom word of ``doc`` is negated or in a past, hypothetical
+        or someone else's clause."""
+        return all(
+            self._negated(doc, t.i) or scopes.is_scoped(t.i) or scopes.is_other(t.i)
+            for t in doc
+            if t.norm_ in words
         )

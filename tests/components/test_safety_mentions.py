@@ -83,13 +83,15 @@ def component() -> SafetyIntentOverride:
     return SafetyIntentOverride.create(full, None, None, None)  # type: ignore[arg-type]
 
 
-def classified(text: str, intent: str, ranking: List[str]) -> Message:
+def classified(
+    text: str, intent: str, ranking: List[str], confidence: float = 0.8
+) -> Message:
     names = [intent] + [n for n in ranking if n != intent]
     data: Dict[str, Any] = {
         TEXT: text,
-        INTENT: {"name": intent, "confidence": 0.8},
+        INTENT: {"name": intent, "confidence": confidence},
         INTENT_RANKING_KEY: [
-            {"name": n, "confidence": 0.8 / (i + 1)} for i, n in enumerate(names)
+            {"name": n, "confidence": confidence / (i + 1)} for i, n in enumerate(names)
         ],
     }
     return Message(data=data)
@@ -186,12 +188,60 @@ def test_classifier_red_flag_kept_otherwise(
     assert component.process([message])[0].get(INTENT)["name"] == INTENT_RED_FLAG
 
 
-def test_classifier_red_flag_without_reading_is_kept(
-    component: SafetyIntentOverride,
+# The screen finds evidence against a red flag the classifier alone chose.
+RULED_OUT = [
+    "thankfully no vomiting this cycle",  # every symptom word negated
+    "had diarrhoea two weeks ago, all settled",  # every symptom word in the past
+    "is a high temperature common with temozolomide?",  # a topic frame
+    "no fever at all, just reading up on oxaliplatin",  # a negated red flag
+]
+# No such evidence: the classifier's red flag stands whatever its confidence. A number
+# read as something else is none: the rest may still say the person is unwell (and
+# data/nlu/safety.yml has counter-examples so that the classifier learns better).
+NO_EVIDENCE = [
+    "I had chemo 36 hours ago",
+    "it's 38 degrees in Madrid and I feel dreadful",
+    "I had chemo 2 days ago and I'm not right",
+    "been vomiting since yesterday",
+    "my flatmate has food poisoning",
+]
+
+
+@pytest.mark.parametrize("text", RULED_OUT)
+def test_screen_evidence_withdraws_an_unsure_classifier_red_flag(
+    component: SafetyIntentOverride, text: str
 ) -> None:
-    # "I had chemo 36 hours ago" is not a reading: the classifier's verdict stands
-    # (data/nlu/safety.yml has counter-examples so it learns better).
-    message = classified("I had chemo 36 hours ago", INTENT_RED_FLAG, ["ask_what_is"])
+    message = classified(text, INTENT_RED_FLAG, ["ask_side_effects"], confidence=0.85)
+    assert component.screen.screen(text).rules_out_red_flag
+    out = component.process([message])[0]
+    assert out.get(INTENT)["name"] == "ask_side_effects"
+    assert out.get(SAFETY_KEY)["symptom_mention"] is True
+    assert INTENT_RED_FLAG not in [e["name"] for e in out.get(INTENT_RANKING_KEY)]
+
+
+@pytest.mark.parametrize("text", RULED_OUT)
+def test_a_confident_classifier_red_flag_stands(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    message = classified(text, INTENT_RED_FLAG, ["ask_side_effects"], confidence=0.95)
+    assert component.process([message])[0].get(INTENT)["name"] == INTENT_RED_FLAG
+
+
+@pytest.mark.parametrize("text", NO_EVIDENCE)
+def test_classifier_red_flag_without_evidence_against_is_kept(
+    component: SafetyIntentOverride, text: str
+) -> None:
+    assert not component.screen.screen(text).rules_out_red_flag
+    message = classified(text, INTENT_RED_FLAG, ["ask_what_is"], confidence=0.55)
+    assert component.process([message])[0].get(INTENT)["name"] == INTENT_RED_FLAG
+
+
+def test_overrule_confidence_is_configurable() -> None:
+    clear_settings_cache()
+    config = dict(SafetyIntentOverride.get_default_config())
+    config["classifier_overrules_screen_at"] = 0.5
+    component = SafetyIntentOverride.create(config, None, None, None)  # type: ignore[arg-type]
+    message = classified(RULED_OUT[0], INTENT_RED_FLAG, ["ask_what_is"])
     assert component.process([message])[0].get(INTENT)["name"] == INTENT_RED_FLAG
 
 
@@ -212,3 +262,32 @@ def test_safety_line_is_a_domain_response() -> None:
     )
     text = domain["responses"][SAFETY_LINE][0]["text"]
     assert "{helpline}" in text
+
+
+def test_small_talk_never_replaces_a_withdrawn_red_flag() -> None:
+    clear_settings_cache()
+    config = dict(SafetyIntentOverride.get_default_config())
+    config["small_talk_intents"] = ["goodbye"]
+    component = SafetyIntentOverride.create(config, None, None, None)  # type: ignore[arg-type]
+    text = "had a temp last month, fine now"
+    message = classified(text, INTENT_RED_FLAG, ["goodbye", "ask_side_effects"])
+    assert component.process([message])[0].get(INTENT)["name"] == "ask_side_effects"
+
+
+@pytest.mark.parametrize(
+    "text, ruled_out",
+    [
+        ("no diarrhoea at all this cycle", True),
+        ("not had any nausea", True),
+        ("my son has diarrhoea, nobody here is on chemo", True),
+        ("if i get diarrhoea what should i do", True),
+        ("bit of diarrhoea today", False),
+        ("no diarrhoea but the nausea is bad today", False),
+    ],
+)
+def test_symptom_words_ruled_out(
+    screen: SafetyScreen, text: str, ruled_out: bool
+) -> None:
+    result = screen.screen(text)
+    assert result.symptom_words, result
+    assert result.words_ruled_out is ruled_out, result
