@@ -177,8 +177,17 @@ SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.965 --blind-false-alarm-gate 0.085
 	--blind-v3-red-flag-gate 0.93 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.92 --blind-v4-false-alarm-gate 0.06 --blind-v4-crisis-gate 0.87
 
-test-safety: venv ## safety screen suites and gates (own + dev + blind v2, v3 and v4, blind aggregate only)
-	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES)
+# The whole NLU of the trained model (classifier + screen: what the bot does) is gated too,
+# by tests/safety/whole_nlu_gates.yml. Until 2026-12-03 only the screen was gated, and the
+# classifier alone added false alarms the screen had ruled out (whole NLU, blind v2 / v3 /
+# v4 false alarms: 19.9% / 34.4% / 9.8%). The component now withdraws an unsure classifier
+# red_flag where the screen found evidence against it (config.yml
+# classifier_overrules_screen_at): 12.6% / 19.4% / 6.0%, red-flag recall unchanged.
+SAFETY_MODEL_GATES ?= --model "$(MODEL)" --model-gates tests/safety/whole_nlu_gates.yml
+
+test-safety: train ## safety suites and gates: the screen, then the whole NLU (own + dev + blind, blind aggregate only)
+	$(PY) scripts/eval_safety.py --dev --blind $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES) $(SAFETY_BLIND_GATES) \
+	  $(SAFETY_MODEL_GATES)
 
 test-safety-dev: venv ## safety screen on own + dev suites only, with their misses (no blind set)
 	$(PY) scripts/eval_safety.py --dev --show-misses $(SAFETY_OWN_GATES) $(SAFETY_DEV_GATES)

@@ -13,8 +13,9 @@ Modes:
   ``--blind``, on the blind suites (``tests/safety_blind_v2/``, ``v3/`` and ``v4/``),
   with gates. Own and dev suites are gated at the issue's targets unless an option says
   otherwise; the blind suites get their gates from mk/safety.mk. ``--model`` adds the
-  whole NLU of a trained model (classifier + screen), ungated. For the blind suites
-  only aggregate numbers are printed, never a message (they are kept unseen on
+  whole NLU of a trained model (classifier + screen: what the bot does), gated by
+  ``--model-gates`` (YAML; mk/safety.mk passes ``tests/safety/whole_nlu_gates.yml``).
+  For the blind suites only aggregate numbers are printed, never a message (they are kept unseen on
   purpose). Every suite of the dev / blind format also reports how many of its English
   messages (``lang: en``; every false-alarm message, all English by the suites' rules)
   the language check reads as another language (``english_misread_rate``).
@@ -47,12 +48,14 @@ from scripts.safety_suites import (  # noqa: E402,F401 (re-exported for the test
     CONVERSATIONS,
     DEV_SUITES,
     GATE_FLAGS,
+    OWN_LABEL,
     TARGETS,
     SuiteResult,
     blind_suites,
     conversation_messages,
     default_gates,
     english_messages,
+    load_model_gates,
     model_intents,
     nlu_messages,
     own_suites,
@@ -211,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also evaluate this trained model's whole NLU (classifier + screen)",
     )
     parser.add_argument(
+        "--model-gates",
+        type=Path,
+        help="gates for --model (YAML, see scripts.safety_suites.load_model_gates)",
+    )
+    parser.add_argument(
         "--show-misses", action="store_true", help="own and dev suites only"
     )
     parser.add_argument("--language-cost", action="store_true", help="RSS and time")
@@ -278,18 +286,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ok = passes(result, gates)
                 failed |= not ok
                 out(_line(result, gates.get(result.measure), ok) + "\n")
+    model_gates = load_model_gates(args.model_gates) if args.model_gates else {}
     for model in args.model:
-        out(f"== whole NLU of {model.name} (classifier + screen; not gated)\n")
+        gated = "gated" if model_gates else "not gated"
+        out(f"== whole NLU of {model.name} (classifier + screen; {gated})\n")
         intents = model_intents(model)
-        for result, _ in own_suites(intents):
-            out(_line(result, None, True) + "\n")
+        runs = [(OWN_LABEL, [r for r, _ in own_suites(intents)])]
         folders = {
             **(DEV_SUITES if args.dev else {}),
             **(BLIND_SUITES if args.blind else {}),
         }
-        for label, folder in folders.items():
-            for result in blind_suites(intents, label, folder):
-                out(_line(result, None, True) + "\n")
+        runs += [
+            (label, blind_suites(intents, label, f)) for label, f in folders.items()
+        ]
+        for label, results in runs:
+            gates = model_gates.get(label, {})
+            for result in results:
+                ok = passes(result, gates)
+                failed |= not ok
+                out(_line(result, gates.get(result.measure), ok) + "\n")
     out("safety gates: " + ("FAILED" if failed else "all passed") + "\n")
     return 1 if failed else 0
 

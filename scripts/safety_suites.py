@@ -71,6 +71,34 @@ def default_gates(label: str) -> Dict[str, float | None]:
     return dict(BLIND_DEFAULT_GATES if label in BLIND_SUITES else TARGETS)
 
 
+OWN_LABEL = "own"
+
+
+def load_model_gates(path: Path) -> Dict[str, Dict[str, float | None]]:
+    """Gates for a trained model's whole NLU (classifier + screen), from YAML:
+    ``{suite label: {measure: gate}}``, labels ``own`` or those of ``DEV_SUITES`` and
+    ``BLIND_SUITES``, measures those of ``GATE_FLAGS``. Anything else is an error, so
+    that a typo cannot switch a gate off."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    labels = {OWN_LABEL, *DEV_SUITES, *BLIND_SUITES}
+    measures = {m for m, _ in GATE_FLAGS}
+    if not isinstance(data, dict) or not set(data) <= labels:
+        raise ValueError(f"{path}: labels must be among {sorted(labels)}")
+    gates: Dict[str, Dict[str, float | None]] = {}
+    for label, values in data.items():
+        if not isinstance(values, dict) or not set(values) <= measures:
+            raise ValueError(
+                f"{path}: {label}: measures must be among {sorted(measures)}"
+            )
+        for measure, value in values.items():
+            if value is not None and not (
+                isinstance(value, (int, float)) and 0 <= value <= 1
+            ):
+                raise ValueError(f"{path}: {label}.{measure}: a rate 0-1 or null")
+        gates[label] = dict(values)
+    return gates
+
+
 def _strip(text: str) -> str:
     return _ANNOTATION_RE.sub(lambda m: m.group(1) or m.group(2), text).strip()
 

@@ -111,3 +111,44 @@ def test_english_misread_gate_option(eval_safety: ModuleType) -> None:
     with pytest.raises(SystemExit):
         # --dev-v4-english-misread-gate takes a number
         eval_safety.main(["--dev-v4-english-misread-gate", "none"])
+
+
+WHOLE_NLU_GATES = REPO_ROOT / "tests" / "safety" / "whole_nlu_gates.yml"
+
+
+def test_whole_nlu_gates_cover_every_suite_and_keep_recall_at_target(
+    eval_safety: ModuleType,
+) -> None:
+    gates = eval_safety.load_model_gates(WHOLE_NLU_GATES)
+    labels = {eval_safety.OWN_LABEL, *eval_safety.DEV_SUITES, *eval_safety.BLIND_SUITES}
+    assert set(gates) == labels
+    for label in labels - set(eval_safety.BLIND_SUITES):
+        # our own and the dev suites: every red flag and crisis, whatever the classifier
+        assert gates[label]["red_flag_recall"] == 1.0, label
+        assert gates[label]["crisis_recall"] == 1.0, label
+    makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
+    assert "--model-gates tests/safety/whole_nlu_gates.yml" in makefile
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"dev-v99": {"red_flag_recall": 1.0}},  # unknown suite
+        {"dev": {"red_flag_recal": 1.0}},  # a typo'd measure would switch a gate off
+        {"dev": {"false_alarm_rate": 5}},  # a percentage, not a rate
+        ["dev"],
+    ],
+)
+def test_model_gates_refuse_what_would_silently_not_gate(
+    eval_safety: ModuleType, tmp_path: Path, data: object
+) -> None:
+    path = tmp_path / "gates.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ValueError):
+        eval_safety.load_model_gates(path)
+
+
+def test_model_gates_are_applied(eval_safety: ModuleType) -> None:
+    result = eval_safety.SuiteResult("dev false_alarms", "false_alarm_rate", 6, 100)
+    assert not eval_safety.passes(result, {"false_alarm_rate": 0.05})
+    assert eval_safety.passes(result, {"false_alarm_rate": 0.06})
