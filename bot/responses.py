@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from bot.settings import Settings, load_settings
+from kb import strict_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DOMAIN_DIR = ROOT / "bot" / "domain"
@@ -136,7 +137,7 @@ def load_responses(path: Path | str) -> dict[str, list[Variant]]:
     responses: dict[str, list[Variant]] = {}
     for file in domain_files(path):
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            data = strict_yaml.load(file.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{file}: cannot read domain file: {exc}") from exc
         if not isinstance(data, dict):

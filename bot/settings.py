@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from kb import strict_yaml
 from kb.schema import Problem, check, locate, to_json
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def _read(path: Path) -> Any:
     if not path.is_file():
         raise SettingsError(f"{path}: settings file not found (set ${ENV_VAR}?)")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return strict_yaml.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
 

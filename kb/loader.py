@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from kb import strict_yaml
 from kb.model import Entry, Facet, KnowledgeBase, Source, normalise_term
 from kb.schema import (
     ENTRY_SCHEMA,
@@ -81,7 +82,7 @@ class KBError(ValueError):
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return strict_yaml.load(handle)
     except yaml.YAMLError as exc:
         raise KBError(path, f"not valid YAML ({exc})") from exc
 

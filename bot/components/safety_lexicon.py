@@ -24,6 +24,8 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
 import jsonschema
 import yaml
 
+from kb import strict_yaml
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +259,7 @@ def _read(path: Path, schema_dir: Path, schema_name: str) -> Dict[str, Any]:
     if not path.is_file():
         raise LexiconError(path, "file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = strict_yaml.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise LexiconError(path, f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
