@@ -261,31 +261,15 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     [NO_CONTENT_REASON],
                     drop=SAFETY_INTENTS,
                 )
-            elif previous in SAFETY_INTENTS and result.only_normal_temperature:
-                # The classifier alone chose red_flag for "my temperature is 36.8" or
-                # "temp 37.1": a normal reading and nothing else. The reading decides
-                # (as it does for the screen): the next non-safety intent answers,
-                # with the one-line safety reminder.
-                self._force_intent(
-                    message,
-                    self._next_intent(message),
-                    [NORMAL_READING_REASON],
-                    drop=SAFETY_INTENTS,
-                    symptom_mention=True,
-                )
-            elif (
-                previous == INTENT_RED_FLAG
-                and result.rules_out_red_flag
-                and self._confidence(message) < self._overrules_at
+            elif previous in SAFETY_INTENTS and (
+                why := self._withdrawal(message, result)
             ):
-                # The classifier alone, and unsure, chose red_flag where the screen
-                # read the symptom as negated ("no fever, just asking"), as a topic
-                # ("is a high temperature common with ...") or as a normal reading:
-                # the screen's evidence wins, the answer keeps the safety reminder.
+                # The screen's evidence wins over the classifier alone: the next
+                # non-safety intent answers, with the one-line safety reminder.
                 self._force_intent(
                     message,
                     self._next_intent(message),
-                    [RULED_OUT_REASON],
+                    [why],
                     drop=SAFETY_INTENTS,
                     symptom_mention=True,
                 )
@@ -300,6 +284,26 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     add_to_output=True,
                 )
         return messages
+
+    def _withdrawal(self, message: Message, result: SafetyResult) -> str | None:
+        """Why the classifier's own safety intent gives way to the screen, or None.
+
+        A normal reading and nothing else ("my temperature is 36.8", "temp 37.1"): the
+        reading decides, as it does for the screen. An unsure ``red_flag`` (below
+        ``classifier_overrules_screen_at``) where the screen read the symptom as
+        negated ("no fever, just asking"), as a topic ("is a high temperature common
+        with ...") or as past: the screen's evidence decides.
+        """
+        if result.only_normal_temperature:
+            return NORMAL_READING_REASON
+        previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if (
+            previous == INTENT_RED_FLAG
+            and result.rules_out_red_flag
+            and self._confidence(message) < self._overrules_at
+        ):
+            return RULED_OUT_REASON
+        return None
 
     @staticmethod
     def _confidence(message: Message) -> float:
