@@ -3,7 +3,7 @@
 ``yaml.safe_load`` silently keeps the last of two equal keys in a mapping, so a second
 ``no_urine:`` in a reviewed lexicon file, or a repeated ``facets:`` in a KB entry, would
 hide everything written under the first one. Every reviewed YAML file (the KB, the safety
-lexicon, the deployment settings) is read through :func:`load` instead.
+lexicon, the deployment settings, the domain responses) is read through :func:`load`.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def _line(result: SuiteResult, gate: float | None, ok: bool) -> str:
     classes = ", ".join(
         f"{cls} {h}/{n}" for cls, (h, n) in sorted((result.per_class or {}).items())
     )
-    verdict = f" gate {gate:.0%} {'ok' if ok else 'FAIL'}" if gate is not None else ""
+    verdict = f" gate {gate:.1%} {'ok' if ok else 'FAIL'}" if gate is not None else ""
     return (
         f"{result.name:<22} {result.measure:<20} {result.rate:6.1%}"
         f" ({result.hits}/{result.total}){verdict}\n    per class: {classes}"

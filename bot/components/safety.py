@@ -18,8 +18,9 @@ a fever, bleeding, suicide or a dose gets the safe answer:
    screen found nothing and the message has no content words at all (``{{7*7}}``,
    ``500 or 1000``), the prediction becomes ``nlu_fallback``. If the classifier chose
    ``red_flag`` below ``classifier_overrules_screen_at`` while the screen found evidence
-   against a red flag (a negated symptom, a symptom asked about as a topic, a normal
-   reading), the classifier's next intent answers, with the one-line safety reminder.
+   against a red flag (a negated symptom, a symptom asked about as a topic or told as
+   the past, a normal reading, symptom words all negated or out of the present), the
+   classifier's next intent answers (never a small-talk one), with the safety reminder.
 
 The wording lives in the reviewed lexicon ``config/safety/*.yml`` (loaded by
 ``bot/components/safety_lexicon.py``); the engine is split by concern:
