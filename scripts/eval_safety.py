@@ -36,7 +36,7 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -154,6 +154,20 @@ def _line(result: SuiteResult, gate: float | None, ok: bool) -> str:
     )
 
 
+def _report(
+    results: Iterable[SuiteResult],
+    gates: Dict[str, float | None],
+    out: Callable[[str], Any],
+) -> bool:
+    """Write one line per result with its gate; True if every result passes."""
+    all_ok = True
+    for result in results:
+        ok = passes(result, gates)
+        all_ok &= ok
+        out(_line(result, gates.get(result.measure), ok) + "\n")
+    return all_ok
+
+
 def _rss_mb() -> float:
     """Resident memory of this process (Linux /proc), in MB."""
     import os
@@ -253,39 +267,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out("== the safety screen alone (gated)\n")
     for result, misses in own_suites(screen_intents(screen)):
-        ok = passes(result, own_gates)
-        failed |= not ok
-        out(_line(result, own_gates.get(result.measure), ok) + "\n")
+        failed |= not _report([result], own_gates, out)
         if args.show_misses:
             out("".join(f"    miss: {t!r}\n" for t in misses))
     if args.dev:
         for label, folder in DEV_SUITES.items():
             dev_misses: List[str] = []
             gates = gates_of[label]
-            for result in blind_suites(
+            results = blind_suites(
                 screen_intents(screen),
                 label,
                 folder,
                 dev_misses,
                 language_of=screen_languages(screen),
-            ):
-                ok = passes(result, gates)
-                failed |= not ok
-                out(_line(result, gates.get(result.measure), ok) + "\n")
+            )
+            failed |= not _report(results, gates, out)
             if args.show_misses:
                 out("".join(f"    miss: {t!r}\n" for t in dev_misses))
     if args.blind:
         for label, folder in BLIND_SUITES.items():
             gates = gates_of[label]
-            for result in blind_suites(
+            results = blind_suites(
                 screen_intents(screen),
                 label,
                 folder,
                 language_of=screen_languages(screen),
-            ):
-                ok = passes(result, gates)
-                failed |= not ok
-                out(_line(result, gates.get(result.measure), ok) + "\n")
+            )
+            failed |= not _report(results, gates, out)
     model_gates = load_model_gates(args.model_gates) if args.model_gates else {}
     for model in args.model:
         gated = "gated" if model_gates else "not gated"
@@ -300,11 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (label, blind_suites(intents, label, f)) for label, f in folders.items()
         ]
         for label, results in runs:
-            gates = model_gates.get(label, {})
-            for result in results:
-                ok = passes(result, gates)
-                failed |= not ok
-                out(_line(result, gates.get(result.measure), ok) + "\n")
+            failed |= not _report(results, model_gates.get(label, {}), out)
     out("safety gates: " + ("FAILED" if failed else "all passed") + "\n")
     return 1 if failed else 0
 

@@ -18,6 +18,7 @@ from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 import yaml
 
 from bot.components.safety import INTENT_OTHER_LANGUAGE, SafetyScreen
+from kb import strict_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,9 +78,9 @@ OWN_LABEL = "own"
 def load_model_gates(path: Path) -> Dict[str, Dict[str, float | None]]:
     """Gates for a trained model's whole NLU (classifier + screen), from YAML:
     ``{suite label: {measure: gate}}``, labels ``own`` or those of ``DEV_SUITES`` and
-    ``BLIND_SUITES``, measures those of ``GATE_FLAGS``. Anything else is an error, so
-    that a typo cannot switch a gate off."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    ``BLIND_SUITES``, measures those of ``GATE_FLAGS``. Anything else, or a suite
+    given twice, is an error, so that a typo cannot switch a gate off."""
+    data = strict_yaml.load(path.read_text(encoding="utf-8")) or {}
     labels = {OWN_LABEL, *DEV_SUITES, *BLIND_SUITES}
     measures = {m for m, _ in GATE_FLAGS}
     if not isinstance(data, dict) or not set(data) <= labels:

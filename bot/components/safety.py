@@ -263,7 +263,7 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                     drop=SAFETY_INTENTS,
                 )
             elif previous in SAFETY_INTENTS and (
-                why := self._withdrawal(message, result)
+                why := self._withdrawal(message, previous, result)
             ):
                 # The screen's evidence wins over the classifier alone: the next
                 # non-safety intent answers, with the one-line safety reminder.
@@ -286,7 +286,9 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
                 )
         return messages
 
-    def _withdrawal(self, message: Message, result: SafetyResult) -> str | None:
+    def _withdrawal(
+        self, message: Message, previous: str | None, result: SafetyResult
+    ) -> str | None:
         """Why the classifier's own safety intent gives way to the screen, or None.
 
         A normal reading and nothing else ("my temperature is 36.8", "temp 37.1"): the
@@ -297,7 +299,6 @@ class SafetyIntentOverride(GraphComponent, IntentClassifier):
         """
         if result.only_normal_temperature:
             return NORMAL_READING_REASON
-        previous = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if (
             previous == INTENT_RED_FLAG
             and result.rules_out_red_flag

@@ -152,3 +152,15 @@ def test_model_gates_are_applied(eval_safety: ModuleType) -> None:
     result = eval_safety.SuiteResult("dev false_alarms", "false_alarm_rate", 6, 100)
     assert not eval_safety.passes(result, {"false_alarm_rate": 0.05})
     assert eval_safety.passes(result, {"false_alarm_rate": 0.06})
+
+
+def test_model_gates_refuse_a_suite_given_twice(
+    eval_safety: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "gates.yml"
+    path.write_text(
+        "dev:\n  false_alarm_rate: 0.05\ndev:\n  false_alarm_rate: 0.5\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(yaml.YAMLError, match="duplicate key"):
+        eval_safety.load_model_gates(path)
