@@ -28,6 +28,12 @@ def entity_ids(tracker: Tracker) -> list[str]:
     ]
 
 
+def symptom_mentioned(tracker: Tracker) -> bool:
+    """True if the safety component marked the latest message ``safety.symptom_mention``
+    (a symptom as a topic, negated or in the past): the reply carries the safety line."""
+    return bool((tracker.latest_message.get("safety") or {}).get("symptom_mention"))
+
+
 class ActionAnswerQuestion(Action):
     """Answers knowledge questions and personal-advice questions (general info + boundary),
     always ending with the disclaimer.
@@ -56,7 +62,7 @@ class ActionAnswerQuestion(Action):
             facet=tracker.get_slot("facet"),
             text=tracker.latest_message.get("text") or "",
         )
-        if (tracker.latest_message.get("safety") or {}).get("symptom_mention"):
+        if symptom_mentioned(tracker):
             plan = with_safety_line(plan)
         logger.debug(
             "answer plan: intent=%s entries=%s", intent.get("name"), plan.kb_ids

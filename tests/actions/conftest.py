@@ -25,6 +25,7 @@ def make_tracker() -> Callable[..., Tracker]:
         slots: dict[str, Any] | None = None,
         text: str = "",
         ranking: list[dict[str, Any]] | None = None,
+        safety: dict[str, Any] | None = None,
     ) -> Tracker:
         latest = {
             "text": text,
@@ -32,6 +33,8 @@ def make_tracker() -> Callable[..., Tracker]:
             "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
             "entities": [{"entity": "kb_term", "value": e} for e in entities or []],
         }
+        if safety is not None:
+            latest["safety"] = safety
         return Tracker(
             sender_id="test",
             slots={"topic": None, "facet": None, **(slots or {})},

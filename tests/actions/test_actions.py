@@ -100,6 +100,46 @@ async def test_offer_topics_nothing_likely(dispatcher, make_tracker, domain) -> 
     assert not dispatcher.messages[0].get("buttons")
 
 
+MENTION = {"symptom_mention": True}
+
+
+async def test_offer_topics_symptom_mention_line_before_buttons(
+    dispatcher, make_tracker, domain
+) -> None:
+    # "fever with folfox thing?": the screen read the fever as a topic, NLU was unsure
+    ranking = [{"name": "ask_side_effects"}, {"name": "ask_is_chemo"}]
+    tracker = make_tracker(
+        "nlu_fallback", ["folfox"], text="x", ranking=ranking, safety=MENTION
+    )
+    await ActionOfferTopics().run(dispatcher, tracker, domain)
+    responses = [m["response"] for m in dispatcher.messages]
+    assert responses == ["utter_symptom_safety_line", "utter_offer_topics"]
+    assert dispatcher.messages[-1]["buttons"]
+
+
+async def test_offer_topics_symptom_mention_line_on_rephrase(
+    dispatcher, make_tracker, domain
+) -> None:
+    tracker = make_tracker(
+        "nlu_fallback", [], text="x", ranking=[{"name": "greet"}], safety=MENTION
+    )
+    await ActionOfferTopics().run(dispatcher, tracker, domain)
+    responses = [m["response"] for m in dispatcher.messages]
+    assert responses == ["utter_symptom_safety_line", "utter_ask_rephrase"]
+
+
+async def test_offer_topics_symptom_mention_line_on_single_answer(
+    dispatcher, make_tracker, domain, disclaimer_name
+) -> None:
+    ranking = [{"name": "ask_brand_name"}, {"name": "ask_what_is"}]
+    tracker = make_tracker(
+        "nlu_fallback", ["neoadjuvant"], text="x", ranking=ranking, safety=MENTION
+    )
+    await ActionOfferTopics().run(dispatcher, tracker, domain)
+    responses = [m.get("response") for m in dispatcher.messages]
+    assert responses[-2:] == ["utter_symptom_safety_line", disclaimer_name]
+
+
 async def test_single_concept_is_answered_not_offered(
     dispatcher, make_tracker, domain, disclaimer_name
 ) -> None:
