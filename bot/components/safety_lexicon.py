@@ -45,6 +45,7 @@ FILES: Dict[str, str] = {
     "language.yml": "language.json",
     "topic_frames.yml": "frames.json",
     "scopes.yml": "scopes.json",
+    "temperature.yml": "temperature.json",
 }
 
 
@@ -134,6 +135,32 @@ class LanguageSettings:
     non_latin_share: float
     english_words: FrozenSet[str]
     examples: Examples
+
+
+@dataclass(frozen=True)
+class TemperatureExample:
+    """A message and the readings (deg C) the temperature reader must find in it."""
+
+    message: str
+    celsius: Tuple[float, ...]
+    strong: bool | None = None
+
+
+@dataclass(frozen=True)
+class TemperatureWords:
+    """The temperature reader's word lists (temperature.yml); see
+    ``bot/components/temperature.py`` for how each is used."""
+
+    context: FrozenSet[str]
+    body_context: FrozenSet[str]
+    environment: FrozenSet[str]
+    service_numbers: FrozenSet[str]
+    labels_before: FrozenSet[str]
+    labels_after: FrozenSet[str]
+    fillers_before: FrozenSet[str]
+    examples: Dict[str, Tuple[TemperatureExample, ...]] = field(
+        default_factory=dict, compare=False
+    )
 
 
 @dataclass(frozen=True)
@@ -243,6 +270,7 @@ class Lexicon:
     language: LanguageSettings
     frames: Frames
     scopes: ScopeSpec
+    temperature: TemperatureWords
     reviewed: Dict[str, str]
 
     def pattern_files(self) -> Dict[str, PatternFile]:
@@ -444,7 +472,44 @@ def load_lexicon(directory: Path | str | None = None) -> Lexicon:
         ),
         frames=_frames(directory / "topic_frames.yml", raw["topic_frames.yml"], macros),
         scopes=_scopes(directory / "scopes.yml", raw["scopes.yml"], macros),
+        temperature=_temperature(raw["temperature.yml"]),
         reviewed={name: str(data["reviewed"]) for name, data in raw.items()},
+    )
+
+
+def _temperature(data: Dict[str, Any]) -> TemperatureWords:
+    """The temperature reader's words; body context is derived from context."""
+    groups = (
+        "context",
+        "body_context",
+        "environment",
+        "service_numbers",
+        "labels_before",
+        "labels_after",
+        "fillers_before",
+    )
+    examples = {
+        name: tuple(
+            TemperatureExample(
+                str(item["message"]),
+                tuple(float(c) for c in item["celsius"]),
+                item.get("strong"),
+            )
+            for item in data[name]["examples"]
+        )
+        for name in groups
+    }
+    context = _words(data["context"]["words"])
+    body = data["body_context"]
+    return TemperatureWords(
+        context=context,
+        body_context=(context - _words(body["remove"])) | _words(body["add"]),
+        environment=_words(data["environment"]["words"]),
+        service_numbers=_words(data["service_numbers"]["words"]),
+        labels_before=_words(data["labels_before"]["words"]),
+        labels_after=_words(data["labels_after"]["words"]),
+        fillers_before=_words(data["fillers_before"]["words"]),
+        examples=examples,
     )
 
 

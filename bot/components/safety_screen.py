@@ -356,7 +356,11 @@ class SafetyScreen:
 
         See :func:`bot.components.temperature.find_readings`.
         """
-        return [r.celsius for r in find_readings(normalised, (t.norm_ for t in doc))]
+        norms = (t.norm_ for t in doc)
+        return [
+            r.celsius
+            for r in find_readings(normalised, norms, self.lexicon.temperature)
+        ]
 
     def is_other_language(self, text: str) -> bool:
         """True if ``text`` is not English (see ``bot/components/safety_language.py``)."""
@@ -468,7 +472,7 @@ class SafetyScreen:
 
         norms = frozenset(t.norm_ for t in doc)
         matches, negated = self._red_flags(doc, norms)
-        readings = find_readings(normalised, norms)
+        readings = find_readings(normalised, norms, self.lexicon.temperature)
         words = norms & self.lexicon.frames.symptom_words
         scopes = Scopes()
         if matches or readings or words:

@@ -3,7 +3,10 @@
 Plain functions, no Rasa and no spaCy: :func:`find_readings` finds the numbers in a
 normalised message (see ``bot.components.safety.normalise_text``) that are stated body
 temperatures, and :func:`judge` compares them with the two red-flag thresholds from
-``config/safety.yml``. ``SafetyScreen`` calls both.
+``config/safety.yml``. ``SafetyScreen`` calls both. The words that tell a reading from
+other numbers (temperature and body context, weather and storage, labels such as "ki67"
+or "kg", service phone numbers) are reviewed data in ``config/safety/temperature.yml``;
+this module keeps the engine: number formats, units, ranges, spoken numbers and times.
 
 A number is a reading when it has a unit (°, C, F, degrees), or is in a plausible range
 (34-45 read as C, 90-113 as F) and the message talks about temperature or fever, the
@@ -21,13 +24,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import FrozenSet, Iterable, List
+from typing import Iterable, List
 
-
-def _words(text: str) -> FrozenSet[str]:
-    """A frozenset of the whitespace-separated words in ``text``."""
-    return frozenset(text.split())
-
+from bot.components.safety_lexicon import TemperatureWords, default_lexicon
 
 # A 2-3 digit number, optionally with one or two decimals ("38", "38.3", "38,3",
 # "100.4"), not part of a longer number, a date ("12/03"), a time ("10:35") or a word,
@@ -119,51 +118,6 @@ def _spoken_numbers(text: str) -> str:
 _TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
 _WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
 
-# Words (canonical token norms) that make a number in the plausible range a reading.
-TEMPERATURE_CONTEXT: FrozenSet[str] = _words(
-    "temperature temperatures temp temps fever fevers feverish febrile pyrexia pyrexial"
-    " thermometer celsius fahrenheit degrees degree hot shivery shivering rigors chills"
-    " fievre fiebre fieber febbre febre koorts goraczka calentura forehead armpit underarm"
-    " thermometers"
-)
-# Words that make a number between 34 and the low threshold a LOW body temperature.
-# Not "degrees" or "hot": "35 degrees and hot outside" is the weather.
-BODY_TEMPERATURE_CONTEXT: FrozenSet[str] = (
-    TEMPERATURE_CONTEXT - _words("celsius fahrenheit degrees degree hot")
-) | _words("cold freezing chilly shaky shivers hypothermia hypothermic")
-# The weather, storage or water: a low number here is not a body temperature, unless
-# the message also has a BODY_TEMPERATURE_CONTEXT word.
-ENVIRONMENT_WORDS: FrozenSet[str] = _words(
-    "outside outdoors weather forecast climate heatwave heat humid humidity sun sunny"
-    " sunshine sunbathe sunbathing beach pool sea swim swimming fridge freezer storage"
-    " store stored storing oven room shade sunburn"
-    " sunburnt suncream sunscreen spf cool holiday holidays abroad summer hotel flight"
-    " travel travelling traveling burned burnt tan tanning bathwater jacuzzi sauna"
-)
-# Phone numbers of health services ("ring the ward or 111"): never a reading without a
-# unit, although 111 and 112 lie in the Fahrenheit range.
-SERVICE_NUMBERS: FrozenSet[str] = _words("111 112")
-NON_TEMP_PREVIOUS: FrozenSet[str] = _words(
-    "ki67 ki-67 ki mib1 mib-1 grade stage day days cycle cycles week weeks month months"
-    " year years age aged am i'm im turned turning born dose doses weight weigh weighs"
-    " weighed bmi page room ward bed number no count score level levels cga"
-    " chromogranin 5hiaa hiaa platelets neutrophils hb haemoglobin hemoglobin pulse rate"
-    " bp pressure sats saturation saturations oxygen o2 height size tablets mg x ref"
-    " nhs bus route chapter albumin potassium sodium calcium magnesium creatinine egfr"
-    " gfr crp wbc rbc inr hct haematocrit hematocrit mcv mch mchc psa alt ast alp ggt"
-    " bilirubin glucose hba1c cea ferritin tsh lymphocytes"
-)
-NON_TEMP_FOLLOWING: FrozenSet[str] = _words(
-    "% percent per pc mg mcg ug g gram grams kg kgs kilo kilos lb lbs pounds st stone"
-    " ml l mmol umol nmol pmol units iu mm cm m km miles years year yrs yr yo y days"
-    " day weeks week wks wk months month hours hour hrs hr h minutes mins min seconds"
-    " secs times x tablets tablet pills capsules doses cycles cycle sessions patients"
-    " people bpm mmhg beats breaths am pm th nd rd"
-)
-_PREVIOUS_FILLERS: FrozenSet[str] = _words(
-    "of is was at about around approx approximately roughly now currently reads read"
-    " just only a be been s it's its it came back returned"
-)
 FAHRENHEIT_RANGE = (90.0, 113.0)
 CELSIUS_RANGE = (34.0, 45.0)
 # Readings kept after conversion; below LOW_READING_MIN_C a number is not judged low
@@ -208,16 +162,22 @@ class TemperatureVerdict:
     normal: bool = False
 
 
-def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
+def find_readings(
+    normalised: str, norms: Iterable[str], words: TemperatureWords | None = None
+) -> List[Reading]:
     """The temperatures stated in a message, in message order.
 
     Args:
         normalised: output of ``bot.components.safety.normalise_text``.
         norms: the canonical token norms of the message (for context words).
+        words: the word lists (``config/safety/temperature.yml``); default: those of
+            the default safety lexicon.
 
     Returns:
         One :class:`Reading` per number judged to be a temperature.
     """
+    if words is None:
+        words = default_lexicon().temperature
     readings: List[Reading] = []
     # Same length, so offsets still match the message.
     normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
@@ -229,9 +189,9 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
     if not matches:
         return readings
     norm_set = frozenset(norms)
-    has_context = not TEMPERATURE_CONTEXT.isdisjoint(norm_set)
-    has_body_context = not BODY_TEMPERATURE_CONTEXT.isdisjoint(norm_set)
-    environment = not ENVIRONMENT_WORDS.isdisjoint(norm_set) or bool(
+    has_context = not words.context.isdisjoint(norm_set)
+    has_body_context = not words.body_context.isdisjoint(norm_set)
+    environment = not words.environment.isdisjoint(norm_set) or bool(
         _DEGREES_IN_PLACE_RE.search(normalised)
     )
     other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
@@ -257,9 +217,9 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
         else:
             continue
         if not explicit:
-            if raw in SERVICE_NUMBERS:
+            if raw in words.service_numbers:
                 continue
-            if _labelled_as_something_else(normalised, match):
+            if _labelled_as_something_else(normalised, match, words):
                 continue
             if not (has_context or has_decimal or bare):
                 continue
@@ -271,17 +231,19 @@ def find_readings(normalised: str, norms: Iterable[str]) -> List[Reading]:
     return readings
 
 
-def _labelled_as_something_else(normalised: str, match: re.Match) -> bool:
+def _labelled_as_something_else(
+    normalised: str, match: re.Match, words: TemperatureWords
+) -> bool:
     """True if the word before or after the number says what else it is."""
     before = [
         w
         for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
-        if w not in _PREVIOUS_FILLERS
+        if w not in words.fillers_before
     ]
     after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
-    if before and (before[-1] in NON_TEMP_PREVIOUS or before[-1].isdigit()):
+    if before and (before[-1] in words.labels_before or before[-1].isdigit()):
         return True
-    return bool(after and (after[0] in NON_TEMP_FOLLOWING or after[0].isdigit()))
+    return bool(after and (after[0] in words.labels_after or after[0].isdigit()))
 
 
 def judge(

@@ -4,21 +4,25 @@ against the real screen, and a broken file fails loudly naming file, pattern and
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import List, Tuple
 
 import pytest
 
-from bot.components.safety import build_screen
+from bot.components.safety import build_screen, normalise_text
 from bot.components.safety_lexicon import (
     DEFAULT_DIR,
     LexiconError,
     Pattern,
+    TemperatureExample,
+    TemperatureWords,
     default_lexicon,
     load_lexicon,
 )
 from bot.components.safety_screen import SafetyScreen
+from bot.components.temperature import Reading, find_readings
 
 LEXICON = default_lexicon()
 
@@ -138,6 +142,50 @@ def test_typo_regex_examples(screen: SafetyScreen) -> None:
 
 def test_every_typo_maps_to_its_word(screen: SafetyScreen) -> None:
     assert all(screen._canonical(v) == c for v, c in LEXICON.typos.items())
+
+
+TEMPERATURE_EXAMPLES = [
+    (group, example)
+    for group, examples in LEXICON.temperature.examples.items()
+    for example in examples
+]
+
+
+def _readings(
+    screen: SafetyScreen, text: str, words: TemperatureWords
+) -> List[Reading]:
+    normalised = normalise_text(text)
+    norms = [t.norm_ for t in screen._doc(normalised)]
+    return find_readings(normalised, norms, words)
+
+
+def _reads_as(readings: List[Reading], example: TemperatureExample) -> bool:
+    celsius = tuple(r.celsius for r in readings)
+    strong = example.strong is None or all(r.strong == example.strong for r in readings)
+    return celsius == example.celsius and strong
+
+
+@pytest.mark.parametrize(
+    "group, example",
+    TEMPERATURE_EXAMPLES,
+    ids=[f"{g}:{e.message[:40]}" for g, e in TEMPERATURE_EXAMPLES],
+)
+def test_temperature_examples(
+    screen: SafetyScreen, group: str, example: TemperatureExample
+) -> None:
+    readings = _readings(screen, example.message, LEXICON.temperature)
+    assert _reads_as(readings, example), (group, readings)
+
+
+@pytest.mark.parametrize("group", sorted(LEXICON.temperature.examples))
+def test_every_temperature_word_group_matters(screen: SafetyScreen, group: str) -> None:
+    """With the group's words removed, at least one of its examples reads differently:
+    the examples prove the words are used, not only that the reader agrees."""
+    without = dataclasses.replace(LEXICON.temperature, **{group: frozenset()})
+    examples = LEXICON.temperature.examples[group]
+    assert any(
+        not _reads_as(_readings(screen, e.message, without), e) for e in examples
+    )
 
 
 def test_every_file_is_reviewed() -> None:
