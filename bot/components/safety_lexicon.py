@@ -24,6 +24,7 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Tuple
 import jsonschema
 import yaml
 
+from bot.components.temperature_words import TemperatureWords, temperature_words
 from kb import strict_yaml
 
 logger = logging.getLogger(__name__)
@@ -135,32 +136,6 @@ class LanguageSettings:
     non_latin_share: float
     english_words: FrozenSet[str]
     examples: Examples
-
-
-@dataclass(frozen=True)
-class TemperatureExample:
-    """A message and the readings (deg C) the temperature reader must find in it."""
-
-    message: str
-    celsius: Tuple[float, ...]
-    strong: bool | None = None
-
-
-@dataclass(frozen=True)
-class TemperatureWords:
-    """The temperature reader's word lists (temperature.yml); see
-    ``bot/components/temperature.py`` for how each is used."""
-
-    context: FrozenSet[str]
-    body_context: FrozenSet[str]
-    environment: FrozenSet[str]
-    service_numbers: FrozenSet[str]
-    labels_before: FrozenSet[str]
-    labels_after: FrozenSet[str]
-    fillers_before: FrozenSet[str]
-    examples: Dict[str, Tuple[TemperatureExample, ...]] = field(
-        default_factory=dict, compare=False
-    )
 
 
 @dataclass(frozen=True)
@@ -472,44 +447,8 @@ def load_lexicon(directory: Path | str | None = None) -> Lexicon:
         ),
         frames=_frames(directory / "topic_frames.yml", raw["topic_frames.yml"], macros),
         scopes=_scopes(directory / "scopes.yml", raw["scopes.yml"], macros),
-        temperature=_temperature(raw["temperature.yml"]),
+        temperature=temperature_words(raw["temperature.yml"]),
         reviewed={name: str(data["reviewed"]) for name, data in raw.items()},
-    )
-
-
-def _temperature(data: Dict[str, Any]) -> TemperatureWords:
-    """The temperature reader's words; body context is derived from context."""
-    groups = (
-        "context",
-        "body_context",
-        "environment",
-        "service_numbers",
-        "labels_before",
-        "labels_after",
-        "fillers_before",
-    )
-    examples = {
-        name: tuple(
-            TemperatureExample(
-                str(item["message"]),
-                tuple(float(c) for c in item["celsius"]),
-                item.get("strong"),
-            )
-            for item in data[name]["examples"]
-        )
-        for name in groups
-    }
-    context = _words(data["context"]["words"])
-    body = data["body_context"]
-    return TemperatureWords(
-        context=context,
-        body_context=(context - _words(body["remove"])) | _words(body["add"]),
-        environment=_words(data["environment"]["words"]),
-        service_numbers=_words(data["service_numbers"]["words"]),
-        labels_before=_words(data["labels_before"]["words"]),
-        labels_after=_words(data["labels_after"]["words"]),
-        fillers_before=_words(data["fillers_before"]["words"]),
-        examples=examples,
     )
 
 

@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, List
 
-from bot.components.safety_lexicon import TemperatureWords, default_lexicon
+from bot.components.safety_lexicon import default_lexicon
+from bot.components.temperature_words import TemperatureWords
 
 # A 2-3 digit number, optionally with one or two decimals ("38", "38.3", "38,3",
 # "100.4"), not part of a longer number, a date ("12/03"), a time ("10:35") or a word,

@@ -16,13 +16,12 @@ from bot.components.safety_lexicon import (
     DEFAULT_DIR,
     LexiconError,
     Pattern,
-    TemperatureExample,
-    TemperatureWords,
     default_lexicon,
     load_lexicon,
 )
 from bot.components.safety_screen import SafetyScreen
 from bot.components.temperature import Reading, find_readings
+from bot.components.temperature_words import TemperatureExample, TemperatureWords
 
 LEXICON = default_lexicon()
 
