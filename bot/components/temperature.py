@@ -220,7 +220,7 @@ def find_readings(
         if not explicit:
             if raw in words.service_numbers:
                 continue
-            if _labelled_as_something_else(normalised, match, words):
+            if _labelled_as_something_else(normalised, match, words, has_decimal):
                 continue
             if not (has_context or has_decimal or bare):
                 continue
@@ -233,16 +233,21 @@ def find_readings(
 
 
 def _labelled_as_something_else(
-    normalised: str, match: re.Match, words: TemperatureWords
+    normalised: str, match: re.Match, words: TemperatureWords, has_decimal: bool
 ) -> bool:
-    """True if the word before or after the number says what else it is."""
+    """True if the word before or after the number says what else it is (a word of
+    ``labels_before_whole`` only before a whole number: "I'm 38" is an age, "I'm 38.2"
+    a reading)."""
     before = [
         w
         for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
         if w not in words.fillers_before
     ]
     after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
-    if before and (before[-1] in words.labels_before or before[-1].isdigit()):
+    labels = words.labels_before
+    if not has_decimal:
+        labels = labels | words.labels_before_whole
+    if before and (before[-1] in labels or before[-1].isdigit()):
         return True
     return bool(after and (after[0] in words.labels_after or after[0].isdigit()))
 

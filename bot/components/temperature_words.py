@@ -29,6 +29,7 @@ class TemperatureWords:
     environment: FrozenSet[str]
     service_numbers: FrozenSet[str]
     labels_before: FrozenSet[str]
+    labels_before_whole: FrozenSet[str]
     labels_after: FrozenSet[str]
     fillers_before: FrozenSet[str]
     examples: Dict[str, Tuple[TemperatureExample, ...]] = field(
