@@ -194,6 +194,7 @@ class ScopeSpec:
     other_vetoes: Tuple[Pattern, ...] = ()
     other_cause_vetoes: Tuple[Pattern, ...] = ()
     other_pronouns: FrozenSet[str] = frozenset()
+    other_references: FrozenSet[str] = frozenset()
     other_first_person: FrozenSet[str] = frozenset()
     other_openers: FrozenSet[str] = frozenset()
     other_categories: FrozenSet[str] = frozenset()
@@ -536,6 +537,7 @@ def _scopes(path: Path, data: Dict[str, Any], macros: Mapping[str, str]) -> Scop
         other_vetoes=group(others, "vetoes"),
         other_cause_vetoes=group(others, "cause_vetoes"),
         other_pronouns=_words(others.get("pronouns") or ""),
+        other_references=_words(others.get("references") or ""),
         other_first_person=_words(others.get("first_person") or ""),
         other_openers=_words(others.get("openers") or ""),
         other_categories=_words(others.get("categories") or ""),

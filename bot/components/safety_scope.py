@@ -219,14 +219,20 @@ class ScopeChecker:
                 doc[i].norm_ in spec.other_first_person for i in range(start, end)
             )
             pronoun = first < end and doc[first].norm_ in spec.other_pronouns
+            refers = pronoun or any(
+                doc[i].norm_ in spec.other_references for i in range(start, end)
+            )
             if any(m[1] == first for m in subjects) or first in outsiders:
-                caused = first in children and any(start <= m[1] < end for m in causes)
+                # a child named in the clause ("my sister's kid") with an everyday cause
+                caused = any(start <= c < end for c in children) and any(
+                    start <= m[1] < end for m in causes
+                )
                 previous = not mine and (
                     bool(not_patient) or caused or first in outsiders
                 )
                 withdrawn = previous
-            elif previous and pronoun and not mine:
-                # "he has a cold": the same person as the clause before
+            elif previous and refers and not mine:
+                # "he has a cold", "37.9 on his forehead": the same person as before
                 withdrawn = True
             else:
                 # the user's own clause, or one without a subject ("he" alone is not
@@ -337,8 +343,12 @@ class ScopeChecker:
         return False
 
     def _question_before(self, doc: Doc, start: int) -> bool:
-        """A question word opens the sentence the cue is in ("what do I do if ...")."""
-        i = start - 1
-        while i >= 0 and doc[i].norm_ not in (".", "!", "?"):
-            i -= 1
-        return i + 1 < start and doc[i + 1].norm_ in self._question_words
+        """A question word opens the sentence or the clause the cue is in ("what do I
+        do if ...", "off to a wedding in June, what should I pack in case ...")."""
+        for stops in (SENTENCE_ENDS, self._breaks):
+            i = start - 1
+            while i >= 0 and doc[i].norm_ not in stops:
+                i -= 1
+            if i + 1 < start and doc[i + 1].norm_ in self._question_words:
+                return True
+        return False
