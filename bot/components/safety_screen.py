@@ -32,7 +32,7 @@ from bot.components.safety_text import (
     Canonicaliser,
     normalise_text,
 )
-from bot.components.temperature import find_readings, judge
+from bot.components.temperature import find_readings, judge, weather_number
 from bot.settings import DEFAULT_LOW_TEMPERATURE_THRESHOLD_C
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class SafetyResult:
         symptom_words: the symptom words of the message (``topic_frames.yml``).
         words_ruled_out: there are symptom words, and each one is negated or in a past,
             hypothetical or someone else's clause ("no vomiting this cycle").
+        weather_only: no symptom word and no symptom pattern at all, and a number in
+            the body-temperature range read as the weather, storage or water ("it's
+            38 degrees in Perth, tips for staying cool on capecitabine?").
     """
 
     red_flags: Tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class SafetyResult:
     symptom_mention: bool = False
     symptom_words: Tuple[str, ...] = ()
     words_ruled_out: bool = False
+    weather_only: bool = False
 
     @property
     def only_normal_temperature(self) -> bool:
@@ -106,9 +110,10 @@ class SafetyResult:
     def rules_out_red_flag(self) -> bool:
         """No red flag or crisis, and positive evidence against one: a symptom that
         is negated ("no fever"), asked about as a topic (a topic frame), a normal
-        temperature reading, or symptom words all negated or out of the present. (A
-        bare symptom word is no such evidence, nor a number read as the weather: the
-        rest of the message may still say the person is unwell.)"""
+        temperature reading, symptom words all negated or out of the present, or a
+        number read as the weather in a message with no symptom word. (A bare symptom
+        word is no such evidence: the rest of the message may still say the person is
+        unwell.)"""
         return (
             not self.red_flags
             and not self.crisis
@@ -117,6 +122,7 @@ class SafetyResult:
                 or self.mentioned
                 or self.normal_reading
                 or self.words_ruled_out
+                or self.weather_only
             )
         )
 
@@ -572,6 +578,8 @@ class SafetyScreen:
             symptom_mention=symptom_mention,
             symptom_words=tuple(sorted(words)),
             words_ruled_out=bool(words) and self._words_ruled_out(doc, words, scopes),
+            weather_only=not (words or matches or readings or crisis)
+            and weather_number(normalised, norms, self.lexicon.temperature),
         )
 
     def _words_ruled_out(self, doc: Doc, words: FrozenSet[str], scopes: Scopes) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, List
+from typing import FrozenSet, Iterable, List, Tuple
 
 from bot.components.safety_lexicon import default_lexicon
 from bot.components.temperature_words import TemperatureWords
@@ -180,21 +180,13 @@ def find_readings(
     if words is None:
         words = default_lexicon().temperature
     readings: List[Reading] = []
-    # Same length, so offsets still match the message.
-    normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
-    normalised = _spoken_numbers(normalised)
-    normalised = _SPOKEN_DECIMAL_RE.sub(
-        lambda m: f"{m.group(1)}.{m.group(2)}".ljust(len(m.group())), normalised
-    )
-    matches = list(_NUMBER_RE.finditer(normalised))
+    normalised, matches = _numbers(normalised)
     if not matches:
         return readings
     norm_set = frozenset(norms)
     has_context = not words.context.isdisjoint(norm_set)
     has_body_context = not words.body_context.isdisjoint(norm_set)
-    environment = not words.environment.isdisjoint(norm_set) or bool(
-        _DEGREES_IN_PLACE_RE.search(normalised)
-    )
+    environment = _environment(normalised, norm_set, words)
     other_words = len(_WORD_RE.findall(_NUMBER_RE.sub(" ", normalised)))
     bare = other_words <= 2 and len(matches) == 1
     if environment and not has_body_context:
@@ -230,6 +222,50 @@ def find_readings(
             strong = has_body_context or ((explicit or bare) and not environment)
             readings.append(Reading(celsius, strong, match.start("num")))
     return readings
+
+
+def _numbers(normalised: str) -> Tuple[str, List[re.Match]]:
+    """The text with clock times blanked and spoken numbers written as digits (same
+    length, so offsets still match the message), and its number matches."""
+    normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
+    normalised = _spoken_numbers(normalised)
+    normalised = _SPOKEN_DECIMAL_RE.sub(
+        lambda m: f"{m.group(1)}.{m.group(2)}".ljust(len(m.group())), normalised
+    )
+    return normalised, list(_NUMBER_RE.finditer(normalised))
+
+
+def _environment(
+    normalised: str, norms: FrozenSet[str], words: TemperatureWords
+) -> bool:
+    """The message speaks of the weather, storage or water ("38 degrees in Perth")."""
+    return not words.environment.isdisjoint(norms) or bool(
+        _DEGREES_IN_PLACE_RE.search(normalised)
+    )
+
+
+def weather_number(
+    normalised: str, norms: Iterable[str], words: TemperatureWords | None = None
+) -> bool:
+    """True if a number in the body-temperature range is read as the weather, storage
+    or water rather than a reading ("it's 38 degrees in Perth", "bath water at 39"):
+    an environment word and no body-context word (:func:`find_readings` reads no
+    temperature in such a message)."""
+    if words is None:
+        words = default_lexicon().temperature
+    normalised, matches = _numbers(normalised)
+    norm_set = frozenset(norms)
+    if not _environment(
+        normalised, norm_set, words
+    ) or not words.body_context.isdisjoint(norm_set):
+        return False
+    for match in matches:
+        value = float(match.group("num").replace(",", "."))
+        if CELSIUS_RANGE[0] <= value <= CELSIUS_RANGE[1]:
+            return True
+        if FAHRENHEIT_RANGE[0] <= value <= FAHRENHEIT_RANGE[1]:
+            return True
+    return False
 
 
 def _labelled_as_something_else(

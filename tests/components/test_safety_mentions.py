@@ -194,10 +194,13 @@ RULED_OUT = [
     "had diarrhoea two weeks ago, all settled",  # every symptom word in the past
     "is a high temperature common with temozolomide?",  # a topic frame
     "no fever at all, just reading up on oxaliplatin",  # a negated red flag
+    # the weather, and not a word about a symptom
+    "it's 38 degrees in Perth today, any tips for staying cool on capecitabine?",
 ]
 # No such evidence: the classifier's red flag stands whatever its confidence. A number
-# read as something else is none: the rest may still say the person is unwell (and
-# data/nlu/safety.yml has counter-examples so that the classifier learns better).
+# read as something else is none when the message has any symptom word, or none of the
+# weather: the rest may still say the person is unwell (and data/nlu/safety.yml has
+# counter-examples so that the classifier learns better).
 NO_EVIDENCE = [
     "I had chemo 36 hours ago",
     "it's 38 degrees in Madrid and I feel dreadful",

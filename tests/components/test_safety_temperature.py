@@ -26,7 +26,7 @@ from bot.components.safety import (
     SafetyScreen,
     normalise_text,
 )
-from bot.components.temperature import Reading, find_readings, judge
+from bot.components.temperature import Reading, find_readings, judge, weather_number
 from bot.settings import clear_settings_cache
 
 CLASSIFIED = "ask_what_is"
@@ -386,6 +386,22 @@ def test_symptom_categories_are_logged_at_debug_only(
 def test_holiday_and_keeping_cool_are_the_weather(text: str) -> None:
     normalised = normalise_text(text)
     assert find_readings(normalised, normalised.split()) == []
+
+
+@pytest.mark.parametrize(
+    "text, weather",
+    [
+        ("it's 38 degrees in Perth today, tips for staying cool?", True),
+        ("bath water at 39 degrees, is that too hot?", True),
+        ("99 degrees in Phoenix and the AC is broken", True),
+        ("it's 38 degrees outside and I'm shivering", False),  # body context
+        ("my temperature is 38", False),  # no environment word
+        ("the oven was on 180", False),  # not in the body range
+    ],
+)
+def test_weather_number(text: str, weather: bool) -> None:
+    normalised = normalise_text(text)
+    assert weather_number(normalised, normalised.split()) is weather
 
 
 def test_reading_knows_where_it_is() -> None:
