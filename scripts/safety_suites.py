@@ -25,8 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 OWN_DIR = REPO_ROOT / "tests" / "safety"
 # Development suites, label (also the prefix of its gate options) -> folder. All written
 # blind (tests/safety_dev by a helper on 2026-12-01; v3-v6 on 2026-12-02, v7, v8 and v9 on
-# 2026-12-03, v10 on 2026-12-04, each by another helper) except own/ (ours, written from public helpline
-# lists before tuning); all seen and tuned against since, so development sets.
+# 2026-12-03, v10 on 2026-12-04, each by another helper) except own/ (ours, written from
+# public helpline lists before tuning); all seen and tuned against since, so development
+# sets.
 DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
 DEV_SUITES = {
     "dev": DEV_DIR,
