@@ -193,10 +193,15 @@ def find_readings(
         # "38 degrees in the shade", "35 degrees this weekend": the weather, unless the
         # message also speaks of a (body) temperature, fever, shivering or feeling cold
         return readings
+    # a whole number after "I'm" is an age ("I'm 35") unless the message speaks of
+    # temperature ("I'm 39 on the thermometer") and no other number is plainly the
+    # reading ("I'm 38 and my temp is 36.8": an age)
+    plain_readings = sum(_plain_reading(m) for m in matches)
     for match in matches:
         raw, unit = match.group("num"), (match.group("unit") or "").replace(" ", "")
         value = float(raw.replace(",", "."))
         has_decimal = "." in raw or "," in raw
+        whole_label = not has_decimal and (plain_readings > 0 or not has_context)
         explicit = bool(unit)
         if unit.endswith("f") or unit.endswith("fahrenheit"):
             scale = "F"
@@ -212,7 +217,7 @@ def find_readings(
         if not explicit:
             if raw in words.service_numbers:
                 continue
-            if _labelled_as_something_else(normalised, match, words, has_decimal):
+            if _labelled_as_something_else(normalised, match, words, whole_label):
                 continue
             if not (has_context or has_decimal or bare):
                 continue
@@ -222,6 +227,12 @@ def find_readings(
             strong = has_body_context or ((explicit or bare) and not environment)
             readings.append(Reading(celsius, strong, match.start("num")))
     return readings
+
+
+def _plain_reading(match: re.Match) -> bool:
+    """A number with a decimal point or a temperature unit ("36.8", "38C")."""
+    raw = match.group("num")
+    return "." in raw or "," in raw or bool(match.group("unit"))
 
 
 def _numbers(normalised: str) -> Tuple[str, List[re.Match]]:
@@ -269,11 +280,13 @@ def weather_number(
 
 
 def _labelled_as_something_else(
-    normalised: str, match: re.Match, words: TemperatureWords, has_decimal: bool
+    normalised: str, match: re.Match, words: TemperatureWords, whole_label: bool
 ) -> bool:
     """True if the word before or after the number says what else it is (a word of
-    ``labels_before_whole`` only before a whole number: "I'm 38" is an age, "I'm 38.2"
-    a reading)."""
+    ``labels_before_whole`` only when ``whole_label``: a whole number, in a message
+    with no temperature word or with another number that has a decimal or a unit; so
+    "I'm 35" and "I'm 38 and my temp is 36.8" are ages while "I'm 38.2" and "I'm 39 on
+    the thermometer" are readings)."""
     before = [
         w
         for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
@@ -281,7 +294,7 @@ def _labelled_as_something_else(
     ]
     after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
     labels = words.labels_before
-    if not has_decimal:
+    if whole_label:
         labels = labels | words.labels_before_whole
     if before and (before[-1] in labels or before[-1].isdigit()):
         return True
