@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+import re
 from types import ModuleType
 from typing import Dict, List
 
@@ -40,10 +41,13 @@ def test_every_dev_suite_is_gated_at_the_targets_by_default(
         assert (folder / "red_flags.yml").exists(), label
         assert eval_safety.default_gates(label) == eval_safety.TARGETS
     assert eval_safety.TARGETS["english_misread_rate"] == 0.0
-    # the Makefile does not relax any dev suite
+    # the Makefile relaxes no dev suite's recall, and false alarms only of dev-v10
     makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
     dev = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
-    assert "--dev" not in dev
+    options = re.findall(r"(--dev[\w-]*)\s+([0-9.]+)", dev)
+    assert "recall" not in dev and "crisis" not in dev
+    assert [option for option, _ in options] == ["--dev-v10-false-alarm-gate"]
+    assert all(float(value) <= 0.08 for _, value in options)
 
 
 def test_blind_suites_default_to_the_targets_without_the_english_gate(
