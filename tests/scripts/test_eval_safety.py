@@ -6,8 +6,8 @@ Plain functions over a temporary suite folder and a stub screen: no lexicon is b
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 import re
+from pathlib import Path
 from types import ModuleType
 from typing import Dict, List
 
