@@ -41,11 +41,11 @@ def test_every_dev_suite_is_gated_at_the_targets_by_default(
         assert (folder / "red_flags.yml").exists(), label
         assert eval_safety.default_gates(label) == eval_safety.TARGETS
     assert eval_safety.TARGETS["english_misread_rate"] == 0.0
-    # the Makefile relaxes no dev suite's recall, and false alarms only of dev-v10
+    # the Makefile relaxes one dev gate only: dev-v10's false alarms, to at most 8%
     makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
     dev = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
     options = re.findall(r"(--dev[\w-]*)\s+([0-9.]+)", dev)
-    assert "recall" not in dev and "crisis" not in dev
+    assert len(options) == dev.count("--")
     assert [option for option, _ in options] == ["--dev-v10-false-alarm-gate"]
     assert all(float(value) <= 0.08 for _, value in options)
 
