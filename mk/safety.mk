@@ -193,13 +193,20 @@
 #   94.2% (229/243) / 15.0% / 94.7%, v4 92.3% / 5.3% / 87.1%; English unchanged. Whole NLU:
 #   v2 98.0% / 12.0% (23/191) / 94.4%, v3 97.1% (236/243) / 19.4% / 94.7%, v4 94.0% / 6.0%
 #   / 93.5%. Gates unchanged.
+# * After the dev-v11 round (2026-12-04, one run; v11 written blind the same day: 155 red
+#   flags, 35 in 18 other languages, 214 false alarms in 26 classes, 40 crisis; first run
+#   89.7% / 20.6% / 82.6%, after the round 100% / 15.0% / 100%): v2 97.3% / 7.3% (14/191) /
+#   90.7%, v3 94.2% / 14.4% (23/160) / 94.7%, v4 92.9% (170/183) / 5.3% / 90.3% (28/31);
+#   English unchanged. Whole NLU: v2 98.0% / 11.0% (21/191) / 94.4%, v3 97.1% / 18.1%
+#   (29/160) / 94.7%, v4 94.5% (173/183) / 6.0% / 93.5%. Gates unchanged.
 .PHONY: test-safety test-safety-dev
 
 SAFETY_OWN_GATES ?= --own-false-alarm-gate 0.05
 # Dev suites (scripts/safety_suites.py DEV_SUITES) are gated at the targets by default
 # (100% / 5% / 100%, English misread 0); add per-suite options here only to relax one.
-# Dev v10 is relaxed to its figure after one round (7.4% false alarms, see above).
-SAFETY_DEV_GATES ?= --dev-v10-false-alarm-gate 0.08
+# Dev v10 and v11 are relaxed to their figures after one round (false alarms 7.4% and
+# 15.0%, see above).
+SAFETY_DEV_GATES ?= --dev-v10-false-alarm-gate 0.08 --dev-v11-false-alarm-gate 0.155
 SAFETY_BLIND_GATES ?= --blind-red-flag-gate 0.965 --blind-false-alarm-gate 0.085 --blind-crisis-gate 0.90 \
 	--blind-v3-red-flag-gate 0.93 --blind-v3-false-alarm-gate 0.16 --blind-v3-crisis-gate 0.83 \
 	--blind-v4-red-flag-gate 0.92 --blind-v4-false-alarm-gate 0.06 --blind-v4-crisis-gate 0.87

@@ -25,14 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 OWN_DIR = REPO_ROOT / "tests" / "safety"
 # Development suites, label (also the prefix of its gate options) -> folder. All written
 # blind (tests/safety_dev by a helper on 2026-12-01; v3-v6 on 2026-12-02, v7, v8 and v9 on
-# 2026-12-03, v10 on 2026-12-04, each by another helper) except own/ (ours, written from
+# 2026-12-03, v10 and v11 on 2026-12-04, each by another helper) except own/ (ours, written from
 # public helpline lists before tuning); all seen and tuned against since, so development
 # sets.
 DEV_DIR = REPO_ROOT / "tests" / "safety_dev"
 DEV_SUITES = {
     "dev": DEV_DIR,
     "dev-own": DEV_DIR / "own",
-    **{f"dev-v{n}": DEV_DIR / f"v{n}" for n in range(3, 11)},
+    **{f"dev-v{n}": DEV_DIR / f"v{n}" for n in range(3, 12)},
 }
 # the blind sets: never read, never print their messages
 BLIND_DIR = REPO_ROOT / "tests" / "safety_blind_v2"

@@ -36,6 +36,10 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 TermSpans = Callable[[str], Iterable[Tuple[int, int]]]
 
 
+# sentence ends, for messages written in two languages
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
 def non_latin_share(text: str) -> float:
     """Share of the letters of ``text`` in a non-Latin script (0 without letters)."""
     letters = len(_LETTER_RE.findall(text))
@@ -123,6 +127,26 @@ class LanguageCheck:
         if non_latin_share(text) > self.settings.non_latin_share:
             return True
         confidence = self.english_confidence(text)
-        return (
-            confidence is not None and confidence < self.settings.max_english_confidence
-        )
+        if confidence is None or confidence >= self.settings.max_english_confidence:
+            return False
+        return not self._has_english_sentence(text)
+
+    def _has_english_sentence(self, text: str) -> bool:
+        """True if one sentence of a message of several is plainly English
+        (``english_sentence_words`` words or more, at ``english_sentence_confidence``)."""
+        settings = self.settings
+        if settings.english_sentence_words <= 0:
+            return False
+        sentences = [s for s in _SENTENCE_RE.split(text) if s.strip()]
+        if len(sentences) < 2:
+            return False
+        for sentence in sentences:
+            if len(self.cleaned(sentence).split()) < settings.english_sentence_words:
+                continue
+            confidence = self.english_confidence(sentence)
+            if (
+                confidence is not None
+                and confidence >= settings.english_sentence_confidence
+            ):
+                return True
+        return False

@@ -136,6 +136,10 @@ class LanguageSettings:
     non_latin_share: float
     english_words: FrozenSet[str]
     examples: Examples
+    # a message judged not English is English after all if one of its sentences with at
+    # least this many words is English at this confidence (0 words: not checked)
+    english_sentence_words: int = 0
+    english_sentence_confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -445,6 +449,8 @@ def load_lexicon(directory: Path | str | None = None) -> Lexicon:
             float(language["non_latin_share"]),
             _words(language.get("english_words") or ""),
             _examples(language),
+            int(language.get("english_sentence_words", 0)),
+            float(language.get("english_sentence_confidence", 1.0)),
         ),
         frames=_frames(directory / "topic_frames.yml", raw["topic_frames.yml"], macros),
         scopes=_scopes(directory / "scopes.yml", raw["scopes.yml"], macros),

@@ -20,6 +20,14 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
 # "captem?</b>" as "captem ?" and "temp=38.5" as "temp 38.5". spaCy would otherwise keep
 # "fever</i" as one token and no pattern could see the word.
 _SEPARATORS = str.maketrans({c: " " for c in "<>/\\{}[]|="})
+# "38½" is 38.5 (NFKD would make it "381⁄2"); a lone "½" is the word "half".
+_HALF_AFTER_DIGIT_RE = re.compile(r"(\d)\s*\u00bd")
+# Quotes around a word or a few ("feels 'wrong' he says", 'a "bit" hot') are dropped, so
+# the quoted words read as plain words; apostrophes inside words ("dad's") stay.
+_QUOTED_RE = re.compile(
+    r"(?<![\w'])['\"\u201c\u201d]([^\W\d_][\w-]*(?:\s+[\w-]+){0,3})"
+    r"['\"\u201c\u201d](?![\w'])"
+)
 # Whole HTML-like tags ("<img src=x onerror=...>"), removed when deciding whether a
 # message has any content words at all.
 TAG_RE = re.compile(r"<\s*/?\s*[a-z!][^<>]*>", re.IGNORECASE)
@@ -42,6 +50,8 @@ def normalise_text(text: str) -> str:
     text = (
         text.replace("\u00ba", "\u00b0").translate(_APOSTROPHES).translate(_SEPARATORS)
     )
+    text = _HALF_AFTER_DIGIT_RE.sub(r"\1.5", text).replace("\u00bd", " half ")
+    text = _QUOTED_RE.sub(r"\1", text)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped).lower()

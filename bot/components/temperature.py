@@ -117,6 +117,13 @@ def _spoken_numbers(text: str) -> str:
 
 # Clock times ("10:35", "7:05pm") are blanked out before looking for numbers.
 _TIME_RE = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?:\s*[ap]\.?m\b\.?)?")
+# "38'4": an apostrophe as the decimal mark (as some write it by hand), read as "38.4"
+_APOSTROPHE_DECIMAL_RE = re.compile(r"(?<![\d'])(\d{2,3})'(\d)(?![\d'])")
+# "a bank holiday" is a date, not the weather or travel ("38.3 on a bank holiday")
+_BANK_HOLIDAY_RE = re.compile(r"\bbank\s+holidays?\b")
+_HOLIDAY_WORDS = frozenset({"holiday", "holidays"})
+# a number that ends a sentence: the word after it does not label it ("37.9. day 12")
+_SENTENCE_END_RE = re.compile(r"\s*[.!?;]")
 _WORD_RE = re.compile(r"[a-z0-9%]+(?:['\-][a-z0-9]+)*|%")
 
 FAHRENHEIT_RANGE = (90.0, 113.0)
@@ -239,6 +246,7 @@ def _numbers(normalised: str) -> Tuple[str, List[re.Match]]:
     """The text with clock times blanked and spoken numbers written as digits (same
     length, so offsets still match the message), and its number matches."""
     normalised = _TIME_RE.sub(lambda m: " " * len(m.group()), normalised)
+    normalised = _APOSTROPHE_DECIMAL_RE.sub(r"\1.\2", normalised)
     normalised = _spoken_numbers(normalised)
     normalised = _SPOKEN_DECIMAL_RE.sub(
         lambda m: f"{m.group(1)}.{m.group(2)}".ljust(len(m.group())), normalised
@@ -249,10 +257,14 @@ def _numbers(normalised: str) -> Tuple[str, List[re.Match]]:
 def _environment(
     normalised: str, norms: FrozenSet[str], words: TemperatureWords
 ) -> bool:
-    """The message speaks of the weather, storage or water ("38 degrees in Perth")."""
-    return not words.environment.isdisjoint(norms) or bool(
-        _DEGREES_IN_PLACE_RE.search(normalised)
-    )
+    """The message speaks of the weather, storage or water ("38 degrees in Perth");
+    "holiday" only when it is not "a bank holiday"."""
+    found = words.environment & norms
+    if found and found <= _HOLIDAY_WORDS:
+        without_dates = _BANK_HOLIDAY_RE.sub(" ", normalised)
+        if not any(w in _HOLIDAY_WORDS for w in _WORD_RE.findall(without_dates)):
+            found = frozenset()
+    return bool(found) or bool(_DEGREES_IN_PLACE_RE.search(normalised))
 
 
 def weather_number(
@@ -292,7 +304,8 @@ def _labelled_as_something_else(
         for w in _WORD_RE.findall(normalised[: match.start()])[-4:]
         if w not in words.fillers_before
     ]
-    after = _WORD_RE.findall(normalised[match.end() : match.end() + 24])
+    tail = normalised[match.end() : match.end() + 24]
+    after = [] if _SENTENCE_END_RE.match(tail) else _WORD_RE.findall(tail)
     labels = words.labels_before
     if whole_label:
         labels = labels | words.labels_before_whole

@@ -73,6 +73,12 @@ NORMAL = [
 
 HIGH = [
     "37.5",
+    # written formats: an apostrophe as the decimal mark, a half sign, a reading that
+    # ends a sentence before a label word, a bank holiday (a date, not travel)
+    "38'4 under the tongue",
+    "temp 38½ on the old glass thermometer",
+    "Mon 36.8, Tue 37.0, today 37.9. day 12 of xeloda",
+    "38.3 on a bank holiday sunday, on FOLFIRI",
     "99.5F",
     "38.3",
     "101F",
@@ -93,6 +99,7 @@ HIGH = [
 
 # Numbers that are not temperatures, several of them in the low range.
 NOT_TEMPERATURES = [
+    "39 degrees on holiday in Spain, can I sunbathe on captem?",
     "I had chemo 36 hours ago",
     "ki-67 of 35",
     "ki67 35%",

@@ -41,13 +41,15 @@ def test_every_dev_suite_is_gated_at_the_targets_by_default(
         assert (folder / "red_flags.yml").exists(), label
         assert eval_safety.default_gates(label) == eval_safety.TARGETS
     assert eval_safety.TARGETS["english_misread_rate"] == 0.0
-    # the Makefile relaxes one dev gate only: dev-v10's false alarms, to at most 8%
+    # the Makefile relaxes the false-alarm gate of the two newest dev suites only, each to
+    # at most its figure after one round (v10 8%, v11 16%); never a recall or crisis gate
     makefile = (REPO_ROOT / "mk" / "safety.mk").read_text(encoding="utf-8")
     dev = makefile.split("SAFETY_DEV_GATES ?=", 1)[1].split("SAFETY_BLIND_GATES", 1)[0]
     options = re.findall(r"(--dev[\w-]*)\s+([0-9.]+)", dev)
     assert len(options) == dev.count("--")
-    assert [option for option, _ in options] == ["--dev-v10-false-alarm-gate"]
-    assert all(float(value) <= 0.08 for _, value in options)
+    allowed = {"--dev-v10-false-alarm-gate": 0.08, "--dev-v11-false-alarm-gate": 0.16}
+    assert [option for option, _ in options] == list(allowed)
+    assert all(float(value) <= allowed[option] for option, value in options)
 
 
 def test_blind_suites_default_to_the_targets_without_the_english_gate(
